@@ -1,0 +1,183 @@
+"""The ``rapport`` command line."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import signal
+import sys
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from typing import Any, TypeVar
+
+import click
+
+from rapport.cli_format import table
+from rapport.config import ConfigError, load_settings
+from rapport.graph.connect import store_session
+from rapport.graph.errors import StoreError
+from rapport.graph.types import GraphStore
+from rapport.migrations.files import MigrationError
+from rapport.migrations.runner import MigrationRunner
+from rapport.schema.custom_fields import CUSTOM_FIELD_TYPES, CustomFields
+from rapport.schema.errors import SchemaViolation
+
+T = TypeVar("T")
+
+_EXPECTED_ERRORS = (ConfigError, StoreError, MigrationError, SchemaViolation)
+
+
+def _run(work: Callable[[GraphStore], Awaitable[T]]) -> T:
+    """Open the configured store, run ``work``, close it; expected errors become one line."""
+
+    async def main() -> T:
+        async with store_session(load_settings()) as store:
+            return await work(store)
+
+    try:
+        return asyncio.run(main())
+    except _EXPECTED_ERRORS as error:
+        # Drivers' messages may span lines; an operator gets exactly one.
+        message = " ".join(str(error).split())
+        click.echo(f"rapport: error: {message}", err=True)
+        sys.exit(1)
+
+
+def _when(epoch_ms: int | None) -> str:
+    if epoch_ms is None:
+        return "-"
+    return datetime.fromtimestamp(epoch_ms / 1000, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+@click.group()
+@click.version_option(package_name="rapport")
+def cli() -> None:
+    """Rapport: a graph-native relationship intelligence server.
+
+    Embedded FalkorDB by default; set RAPPORT_NEO4J_URI (and _USER, _PASSWORD)
+    to use Neo4j.
+    """
+
+
+@cli.command()
+@click.option("--status", "show_status", is_flag=True, help="List applied and pending migrations.")
+@click.option("--dry-run", is_flag=True, help="Print what would be applied, apply nothing.")
+def migrate(show_status: bool, dry_run: bool) -> None:
+    """Apply pending schema migrations."""
+
+    async def work(store: GraphStore) -> None:
+        runner = MigrationRunner(store)
+        if show_status:
+            for s in await runner.status():
+                click.echo(f"V{s.version:03d}  {s.state:<8} {_when(s.applied_at):<24} {s.description}")
+            return
+        if dry_run:
+            pending = await runner.pending()
+            for m in pending:
+                click.echo(f"-- {m.file_name} (would apply on {store.backend})")
+                for statement in m.statements:
+                    click.echo(f"{statement};")
+            click.echo(f"{len(pending)} pending migration(s); nothing applied")
+            return
+        applied = await runner.migrate()
+        for m in applied:
+            click.echo(f"applied {m.file_name}")
+        click.echo(f"{len(applied)} migration(s) applied on {store.backend}; schema is up to date")
+
+    _run(work)
+
+
+@cli.command()
+@click.argument("query")
+@click.option(
+    "--param",
+    "-p",
+    "params",
+    multiple=True,
+    metavar="NAME=JSON",
+    help="A query parameter; the value is JSON (plain text if not valid JSON).",
+)
+@click.option("--timeout", type=float, default=None, help="Seconds before the query is stopped.")
+def cypher(query: str, params: tuple[str, ...], timeout: float | None) -> None:
+    """Run one read-only Cypher QUERY and print the result as a table."""
+    values = dict(_parameter(p) for p in params)
+
+    async def work(store: GraphStore) -> None:
+        click.echo(table(await store.read(query, values, timeout=timeout)))
+
+    _run(work)
+
+
+def _parameter(text: str) -> tuple[str, Any]:
+    name, sep, raw = text.partition("=")
+    if not sep or not name:
+        raise click.BadParameter(f"{text!r} is not NAME=VALUE", param_hint="--param")
+    try:
+        return name, json.loads(raw)
+    except json.JSONDecodeError:
+        return name, raw
+
+
+@cli.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=int)
+def serve(host: str, port: int) -> None:
+    """Open the store, apply migrations, and hold it until SIGINT or SIGTERM.
+
+    The HTTP API is not served yet; this keeps the embedded database running
+    (and shuts it down cleanly) for the CLI and for tools that connect to it.
+    """
+
+    async def work(store: GraphStore) -> None:
+        await MigrationRunner(store).migrate()
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        click.echo(f"rapport: store ready on {store.backend} (HTTP API on {host}:{port} not yet available)")
+        await stop.wait()
+        click.echo("rapport: shutting down")
+
+    _run(work)
+
+
+@cli.group()
+def fields() -> None:
+    """Custom fields: typed properties added to a label at runtime."""
+
+
+@fields.command("declare")
+@click.argument("label")
+@click.argument("name")
+@click.argument("type", type=click.Choice([t.value for t in CUSTOM_FIELD_TYPES]))
+@click.option("--required", is_flag=True, help="Every node of the label must have it.")
+@click.option("--choice", "choices", multiple=True, help="An allowed value (enum fields).")
+def declare_field(label: str, name: str, type: str, required: bool, choices: tuple[str, ...]) -> None:
+    """Declare custom field NAME of TYPE on LABEL."""
+
+    async def work(store: GraphStore) -> None:
+        registry = CustomFields(store)
+        await registry.load()
+        field = await registry.declare(label, name, type, required=required, choices=choices)
+        click.echo(f"declared {label}.{field.name} ({field.type.value}{', required' if required else ''})")
+
+    _run(work)
+
+
+@fields.command("list")
+def list_fields() -> None:
+    """List the custom fields of every label."""
+
+    async def work(store: GraphStore) -> None:
+        schema = await CustomFields(store).load()
+        for label, declared in schema.custom.items():
+            for f in declared:
+                extra = f" [{', '.join(f.choices)}]" if f.choices else ""
+                click.echo(f"{label}.{f.name}: {f.type.value}{' required' if f.required else ''}{extra}")
+
+    _run(work)
+
+
+def main() -> None:
+    """Entry point of the ``rapport`` console script."""
+    cli()

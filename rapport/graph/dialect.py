@@ -1,0 +1,103 @@
+"""The Cypher that differs between Neo4j and FalkorDB, and nothing else.
+
+Every query in Rapport is written once; where the two dialects disagree
+(pattern subqueries, ``shortestPath`` placement, full-text and vector index
+calls, index and constraint DDL) a :class:`~rapport.graph.types.Dialect`
+supplies the fragment. Identifiers passed in are schema names, never user
+values, and are checked before they reach query text.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from rapport.graph.errors import QueryError
+
+_IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_REL_TYPES = re.compile(r"^(:[A-Za-z_][A-Za-z0-9_]*(\|[A-Za-z_][A-Za-z0-9_]*)*)?$")
+
+
+def checked_identifier(name: str) -> str:
+    """Return ``name`` if it is a plain Cypher identifier, else raise :class:`QueryError`."""
+    if not _IDENTIFIER.match(name):
+        raise QueryError(f"{name!r} is not a valid identifier (letters, digits, underscore)")
+    return name
+
+
+def _checked_rel(rel: str) -> str:
+    if not _REL_TYPES.match(rel):
+        raise QueryError(f"{rel!r} is not a relationship type expression like ':A|B'")
+    return rel
+
+
+def _checked_hops(max_hops: int) -> int:
+    if not 1 <= max_hops <= 100:
+        raise QueryError(f"max_hops must be between 1 and 100, got {max_hops}")
+    return max_hops
+
+
+@dataclass(frozen=True)
+class Neo4jDialect:
+    """Neo4j 5 Cypher."""
+
+    name: str = "neo4j"
+
+    def exists_pattern(self, pattern: str) -> str:
+        return f"EXISTS {{ MATCH {pattern} }}"
+
+    def count_pattern(self, pattern: str) -> str:
+        return f"COUNT {{ MATCH {pattern} }}"
+
+    def shortest_path(self, path_var: str, start: str, end: str, rel: str, max_hops: int) -> str:
+        p, s, e = (checked_identifier(v) for v in (path_var, start, end))
+        return f"MATCH {p} = shortestPath(({s})-[{_checked_rel(rel)}*..{_checked_hops(max_hops)}]->({e}))"
+
+    def fulltext_nodes(self, index: str, label: str) -> str:
+        return f"CALL db.index.fulltext.queryNodes('{checked_identifier(index)}', $query) YIELD node, score"
+
+    def vector_nodes(self, index: str, label: str, property: str) -> str:
+        return (
+            f"CALL db.index.vector.queryNodes('{checked_identifier(index)}', $k, $vector) YIELD node, score"
+        )
+
+    def vector_value(self, param: str) -> str:
+        return f"${checked_identifier(param)}"
+
+
+@dataclass(frozen=True)
+class FalkorDialect:
+    """FalkorDB 4 Cypher."""
+
+    name: str = "falkordb"
+
+    def exists_pattern(self, pattern: str) -> str:
+        return f"size([{pattern} | 1]) > 0"
+
+    def count_pattern(self, pattern: str) -> str:
+        return f"size([{pattern} | 1])"
+
+    def shortest_path(self, path_var: str, start: str, end: str, rel: str, max_hops: int) -> str:
+        # FalkorDB accepts shortestPath only as an expression in WITH/RETURN.
+        p, s, e = (checked_identifier(v) for v in (path_var, start, end))
+        return (
+            f"WITH *, shortestPath(({s})-[{_checked_rel(rel)}*..{_checked_hops(max_hops)}]->({e}))"
+            f" AS {p} WHERE {p} IS NOT NULL"
+        )
+
+    def fulltext_nodes(self, index: str, label: str) -> str:
+        # FalkorDB keeps one full-text index per label and addresses it by label.
+        return f"CALL db.idx.fulltext.queryNodes('{checked_identifier(label)}', $query) YIELD node, score"
+
+    def vector_nodes(self, index: str, label: str, property: str) -> str:
+        # FalkorDB yields a cosine *distance* (0 = same direction); Neo4j a
+        # similarity score in [0, 1] computed as (1 + cos) / 2. Convert, so
+        # that callers rank and threshold the same way on both.
+        return (
+            f"CALL db.idx.vector.queryNodes('{checked_identifier(label)}', "
+            f"'{checked_identifier(property)}', $k, vecf32($vector)) "
+            "YIELD node, score AS distance WITH node, 1 - distance / 2 AS score"
+        )
+
+    def vector_value(self, param: str) -> str:
+        return f"vecf32(${checked_identifier(param)})"

@@ -1,0 +1,36 @@
+"""Errors raised by the graph store, the same on every backend."""
+
+from __future__ import annotations
+
+
+class StoreError(Exception):
+    """Base class of every error the store raises."""
+
+
+class StoreUnavailable(StoreError):
+    """The database cannot be reached or refused the connection (start-up or later)."""
+
+
+class StoreConfigError(StoreError):
+    """The store's configuration is wrong (bad URI, bad credentials, locked data directory)."""
+
+
+class QueryError(StoreError):
+    """The database rejected a query (syntax, types, semantics)."""
+
+
+class ReadOnlyViolation(QueryError):
+    """A read query tried to write."""
+
+
+class ConstraintViolation(QueryError):
+    """A uniqueness (or other schema) constraint refused a write; nothing was written."""
+
+
+class QueryTimeout(QueryError):
+    """A query ran past its timeout and was stopped; nothing was written."""
+
+
+class NothingMatched(StoreError):
+    """A statement that had to match (e.g. both ends of a new relationship) matched
+    nothing; the transaction was rolled back."""

@@ -1,0 +1,94 @@
+"""Atomic multi-statement transactions on FalkorDB.
+
+FalkorDB runs each query atomically (a failing query leaves nothing behind)
+but has no multi-query transactions. A transaction of several statements is
+therefore composed into one query: each statement becomes a ``CALL { … }``
+subquery with its parameters renamed apart, and its rows are collected into
+one column, so later statements run even when an earlier one returns no rows.
+
+A statement with ``required_match`` is followed by a guard that raises a
+runtime error (FalkorDB then rolls the whole query back) when it returned no
+rows. Cypher cannot raise an error with a message of its own, so the guard
+uses an expression our queries never contain and the store recognises it.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from rapport.graph.cypher_text import final_return, rename_parameters, split_alias
+from rapport.graph.types import Record, Statement
+
+_IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+GUARD_ERROR = "step argument to range() can't be 0"
+
+
+@dataclass(frozen=True, slots=True)
+class ComposedQuery:
+    """One query standing for several statements, and how to split its result."""
+
+    cypher: str
+    params: dict[str, Any]
+    columns: list[list[str]]  # per statement, its column names in order
+
+    def split(self, row: Record) -> list[list[Record]]:
+        """Turn the composed query's single row back into per-statement rows."""
+        return [
+            [dict(zip(names, values, strict=True)) for values in row[f"__r{i}"]] if names else []
+            for i, names in enumerate(self.columns)
+        ]
+
+
+def compose(statements: Sequence[Statement]) -> ComposedQuery:
+    """Compose ``statements`` into one FalkorDB query that runs them in order.
+
+    Each statement's final ``RETURN`` becomes a ``WITH`` (keeping DISTINCT,
+    ORDER BY, SKIP and LIMIT) followed by ``RETURN collect(...)``, an
+    aggregate without grouping keys: every subquery yields exactly one row,
+    even when the statement matched nothing, so the next one always runs.
+    """
+    clauses: list[str] = []
+    params: dict[str, Any] = {}
+    columns: list[list[str]] = []
+    carried: list[str] = []
+    for i, statement in enumerate(statements):
+        prefix = f"s{i}_"
+        params.update({prefix + k: v for k, v in statement.params.items()})
+        body = rename_parameters(statement.cypher.strip().rstrip(";"), prefix)
+        returned = final_return(body)
+        if returned is None:
+            body += f" RETURN count(*) AS __r{i}"
+            names: list[str] = []
+            row_count = f"__r{i}"
+        else:
+            pairs = [split_alias(item) for item in returned.items]
+            names = [name for _, name in pairs]
+            aliases = [
+                name if _IDENTIFIER.match(name) and not name.startswith("__") else f"__s{i}_c{k}"
+                for k, (_, name) in enumerate(pairs)
+            ]
+            projection = ", ".join(f"{expr} AS {a}" for (expr, _), a in zip(pairs, aliases, strict=True))
+            distinct = "DISTINCT " if returned.distinct else ""
+            body = (
+                f"{returned.before} WITH {distinct}{projection} {returned.tail} "
+                f"RETURN collect([{', '.join(aliases)}]) AS __r{i}"
+            )
+            row_count = f"size(__r{i})"
+        if carried:
+            # Importing the earlier results keeps FalkorDB from answering a plain
+            # "MATCH (n:L) RETURN count(n)" from label statistics taken before
+            # this query's own writes.
+            body = f"WITH {', '.join(carried)} {body}"
+        clauses.append(f"CALL {{ {body} }}")
+        carried.append(f"__r{i}")
+        if statement.required_match is not None:
+            # range() with a zero step is a runtime error, and only a runtime
+            # error rolls the whole query back (constant ones are folded early).
+            clauses.append(f"WITH {', '.join(carried)}, range(0, 0, sign({row_count})) AS __g{i}")
+        columns.append(names)
+    cypher = " ".join(clauses) + " RETURN " + ", ".join(carried)
+    return ComposedQuery(cypher=cypher, params=params, columns=columns)

@@ -1,0 +1,224 @@
+"""The FalkorDB backend (the embedded default, or a FalkorDB server by URL)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from typing import Any
+
+import redis.exceptions
+from falkordb.asyncio import FalkorDB
+from redis.asyncio import BlockingConnectionPool
+
+from rapport.graph.dialect import FalkorDialect, checked_identifier
+from rapport.graph.embedded import EmbeddedFalkorDB
+from rapport.graph.errors import (
+    ConstraintViolation,
+    NothingMatched,
+    QueryError,
+    QueryTimeout,
+    ReadOnlyViolation,
+    StoreError,
+    StoreUnavailable,
+)
+from rapport.graph.falkordb_batch import GUARD_ERROR, compose
+from rapport.graph.falkordb_ddl import translate
+from rapport.graph.types import Params, Record, Statement
+from rapport.graph.values import from_falkordb
+
+_CONSTRAINT_WAIT_S = 60.0
+
+
+def _translate_error(error: Exception) -> StoreError:
+    if isinstance(error, redis.exceptions.ConnectionError | OSError):
+        return StoreUnavailable(f"FalkorDB connection failed: {error}")
+    message = str(error)
+    if "unique constraint violation" in message:
+        return ConstraintViolation(message)
+    if "timed out" in message.lower():
+        return QueryTimeout(message)
+    if "RO_QUERY is to be executed only on read-only queries" in message:
+        return ReadOnlyViolation("a read query tried to write")
+    return QueryError(message)
+
+
+class FalkorDBStore:
+    """A :class:`~rapport.graph.types.GraphStore` on FalkorDB.
+
+    Queries run through ``GRAPH.QUERY`` / ``GRAPH.RO_QUERY``; each query is
+    atomic, and multi-statement transactions are composed into one query.
+    """
+
+    backend = "falkordb"
+    dialect = FalkorDialect()
+
+    def __init__(
+        self,
+        client: FalkorDB,
+        graph_name: str,
+        *,
+        default_timeout: float,
+        embedded: EmbeddedFalkorDB | None = None,
+    ) -> None:
+        self._client = client
+        self._graph_name = checked_identifier(graph_name)
+        self._graph = client.select_graph(graph_name)
+        self._default_timeout = default_timeout
+        self._embedded = embedded
+
+    @classmethod
+    async def connect(
+        cls,
+        url: str,
+        graph_name: str,
+        *,
+        default_timeout: float,
+        embedded: EmbeddedFalkorDB | None = None,
+    ) -> FalkorDBStore:
+        """Connect to the FalkorDB at ``url`` and make sure the graph exists."""
+        # No client-side socket timeout: queries carry a server-side TIMEOUT,
+        # which FalkorDB enforces (and rolls back) for writes too.
+        pool = BlockingConnectionPool.from_url(
+            url, max_connections=32, timeout=None, decode_responses=True, socket_timeout=None
+        )
+        store = cls(
+            FalkorDB(connection_pool=pool),
+            graph_name,
+            default_timeout=default_timeout,
+            embedded=embedded,
+        )
+        await store._ensure_graph()
+        return store
+
+    @property
+    def embedded(self) -> EmbeddedFalkorDB | None:
+        """The managed child process, when this store started one."""
+        return self._embedded
+
+    def _timeout_ms(self, timeout: float | None) -> int:
+        return max(1, round((self._default_timeout if timeout is None else timeout) * 1000))
+
+    async def _query(
+        self, cypher: str, params: Params | None, timeout: float | None, *, read_only: bool
+    ) -> list[Record]:
+        run = self._graph.ro_query if read_only else self._graph.query
+        try:
+            result = await run(cypher, dict(params or {}), timeout=self._timeout_ms(timeout))
+        except (redis.exceptions.RedisError, OSError) as error:
+            raise _translate_error(error) from error
+        names = [column[1] for column in result.header]
+        return [
+            {name: from_falkordb(value) for name, value in zip(names, row, strict=True)}
+            for row in result.result_set
+        ]
+
+    async def read(
+        self, cypher: str, params: Params | None = None, *, timeout: float | None = None
+    ) -> list[Record]:
+        return await self._query(cypher, params, timeout, read_only=True)
+
+    async def write(
+        self, cypher: str, params: Params | None = None, *, timeout: float | None = None
+    ) -> list[Record]:
+        return await self._query(cypher, params, timeout, read_only=False)
+
+    async def write_transaction(
+        self, statements: Sequence[Statement], *, timeout: float | None = None
+    ) -> list[list[Record]]:
+        if not statements:
+            return []
+        if len(statements) == 1 and statements[0].required_match is None:
+            return [await self.write(statements[0].cypher, statements[0].params, timeout=timeout)]
+        composed = compose(statements)
+        try:
+            (row,) = await self._query(composed.cypher, composed.params, timeout, read_only=False)
+        except QueryError as error:
+            if GUARD_ERROR not in str(error):
+                raise
+            # The guard cannot say which statement failed; name every candidate.
+            raise NothingMatched(
+                " or ".join(s.required_match for s in statements if s.required_match)
+            ) from error
+        return composed.split(row)
+
+    async def run_schema(self, statement: str) -> None:
+        steps = translate(statement)
+        for cypher in steps.cypher:
+            try:
+                await self.write(cypher)
+            except QueryError as error:
+                if not (steps.if_not_exists and "already indexed" in str(error)):
+                    raise
+        if steps.unique is not None:
+            await self._create_unique_constraint(*steps.unique, if_not_exists=steps.if_not_exists)
+
+    async def _create_unique_constraint(
+        self, label: str, properties: list[str], *, if_not_exists: bool
+    ) -> None:
+        args = ["UNIQUE", "NODE", label, "PROPERTIES", len(properties), *properties]
+        try:
+            await self._command("GRAPH.CONSTRAINT", "CREATE", self._graph_name, *args)
+        except QueryError as error:
+            if not (if_not_exists and "already exists" in str(error)):
+                raise
+        # FalkorDB builds constraints in the background: wait for the verdict.
+        deadline = asyncio.get_running_loop().time() + _CONSTRAINT_WAIT_S
+        while True:
+            rows = await self.read(
+                "CALL db.constraints() YIELD label, properties, status RETURN label, properties, status"
+            )
+            status = next(
+                (r["status"] for r in rows if r["label"] == label and r["properties"] == properties),
+                None,
+            )
+            if status == "OPERATIONAL":
+                return
+            if status == "FAILED":
+                await self._command("GRAPH.CONSTRAINT", "DROP", self._graph_name, *args)
+                raise ConstraintViolation(
+                    f"existing {label} nodes share a value of {', '.join(properties)}: cannot make it unique"
+                )
+            if asyncio.get_running_loop().time() > deadline:
+                raise QueryError(f"constraint on {label}({', '.join(properties)}) not built in time")
+            await asyncio.sleep(0.02)
+
+    async def _command(self, *args: Any) -> Any:
+        try:
+            return await self._client.connection.execute_command(*args)
+        except (redis.exceptions.RedisError, OSError) as error:
+            raise _translate_error(error) from error
+
+    async def delete_in_batches(
+        self, match: str, params: Params | None = None, *, batch_size: int = 10_000
+    ) -> int:
+        # FalkorDB has no CALL … IN TRANSACTIONS: repeat a LIMITed delete until none are left.
+        total = 0
+        while True:
+            rows = await self.write(
+                f"{match} WITH n LIMIT $batch_size DETACH DELETE n RETURN count(*) AS deleted",
+                {**(params or {}), "batch_size": batch_size},
+            )
+            deleted = int(rows[0]["deleted"]) if rows else 0
+            total += deleted
+            if deleted < batch_size:
+                return total
+
+    async def clear(self) -> None:
+        # Deleting the graph key drops its data, indexes and constraints at once.
+        await self._command("DEL", self._graph_name)
+        # The client caches label and type names by internal id; start afresh.
+        self._graph = self._client.select_graph(self._graph_name)
+        await self._ensure_graph()
+
+    async def _ensure_graph(self) -> None:
+        # Read-only queries against a graph that was never written fail with
+        # "empty key"; a no-op write creates it.
+        await self.write("RETURN 1 AS ready")
+
+    async def close(self) -> None:
+        try:
+            await self._client.connection.aclose()
+            await self._client.connection.connection_pool.disconnect()
+        finally:
+            if self._embedded is not None:
+                await asyncio.to_thread(self._embedded.stop)

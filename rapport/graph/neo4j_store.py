@@ -1,0 +1,169 @@
+"""The Neo4j backend, through the official async driver."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Sequence
+from typing import TypeVar
+
+import neo4j
+import neo4j.exceptions as neo4j_errors
+from neo4j import AsyncGraphDatabase, AsyncManagedTransaction, unit_of_work
+
+from rapport.graph.dialect import Neo4jDialect
+from rapport.graph.errors import (
+    ConstraintViolation,
+    NothingMatched,
+    QueryError,
+    QueryTimeout,
+    ReadOnlyViolation,
+    StoreConfigError,
+    StoreError,
+    StoreUnavailable,
+)
+from rapport.graph.types import Params, Record, Statement
+from rapport.graph.values import from_neo4j
+
+T = TypeVar("T")
+
+_INDEX_WAIT_S = 300
+
+_TIMEOUT_CODES = ("TransactionTimedOut", "TransactionTimedOutClientConfiguration")
+_ACCESS_MODE_CODE = "Neo.ClientError.Statement.AccessMode"
+
+
+def _translate_error(error: Exception) -> StoreError:
+    if isinstance(error, neo4j_errors.AuthError):
+        return StoreConfigError(f"Neo4j rejected the credentials: {error.message}")
+    if isinstance(error, neo4j_errors.ServiceUnavailable | neo4j_errors.SessionExpired | OSError):
+        return StoreUnavailable(f"Neo4j is unreachable: {error}")
+    if isinstance(error, neo4j_errors.ConstraintError):
+        return ConstraintViolation(error.message or str(error))
+    if isinstance(error, neo4j_errors.Neo4jError):
+        code = error.code or ""
+        if code.endswith(_TIMEOUT_CODES):
+            return QueryTimeout(error.message or code)
+        if code == _ACCESS_MODE_CODE:
+            return ReadOnlyViolation("a read query tried to write")
+        return QueryError(error.message or str(error))
+    if isinstance(error, neo4j_errors.DriverError):
+        return StoreUnavailable(f"Neo4j driver error: {error}")
+    return QueryError(str(error))
+
+
+async def _rows(result: neo4j.AsyncResult) -> list[Record]:
+    return [
+        {k: from_neo4j(v) for k, v in zip(record.keys(), record.values(), strict=True)}
+        async for record in result
+    ]
+
+
+class Neo4jStore:
+    """A :class:`~rapport.graph.types.GraphStore` on Neo4j 5.
+
+    Reads and writes run as managed transactions, so the driver retries
+    transient failures and routes reads to readers in a cluster.
+    """
+
+    backend = "neo4j"
+    dialect = Neo4jDialect()
+
+    def __init__(self, driver: neo4j.AsyncDriver, database: str, *, default_timeout: float) -> None:
+        self._driver = driver
+        self._database = database
+        self._default_timeout = default_timeout
+
+    @classmethod
+    async def connect(
+        cls, uri: str, user: str, password: str, database: str, *, default_timeout: float
+    ) -> Neo4jStore:
+        """Connect and verify that the server answers and accepts the credentials."""
+        try:
+            driver = AsyncGraphDatabase.driver(uri, auth=(user, password), connection_acquisition_timeout=30)
+        except (neo4j_errors.ConfigurationError, ValueError) as error:
+            raise StoreConfigError(f"invalid Neo4j URI {uri!r}: {error}") from error
+        store = cls(driver, database, default_timeout=default_timeout)
+        try:
+            await driver.verify_connectivity()
+            await store.read("RETURN 1 AS ok")  # the database exists and answers
+        except Exception as error:
+            await driver.close()
+            raise error if isinstance(error, StoreError) else _translate_error(error) from error
+        return store
+
+    async def _run(
+        self,
+        work: Callable[[AsyncManagedTransaction], Awaitable[T]],
+        timeout: float | None,
+        *,
+        read_only: bool,
+    ) -> T:
+        timed = unit_of_work(timeout=self._default_timeout if timeout is None else timeout)(work)
+        try:
+            async with self._driver.session(database=self._database) as session:
+                if read_only:
+                    return await session.execute_read(timed)
+                return await session.execute_write(timed)
+        except (neo4j_errors.Neo4jError, neo4j_errors.DriverError, OSError) as error:
+            raise _translate_error(error) from error
+
+    async def read(
+        self, cypher: str, params: Params | None = None, *, timeout: float | None = None
+    ) -> list[Record]:
+        async def work(tx: AsyncManagedTransaction) -> list[Record]:
+            return await _rows(await tx.run(cypher, dict(params or {})))
+
+        return await self._run(work, timeout, read_only=True)
+
+    async def write(
+        self, cypher: str, params: Params | None = None, *, timeout: float | None = None
+    ) -> list[Record]:
+        return (await self.write_transaction([Statement(cypher, params or {})], timeout=timeout))[0]
+
+    async def write_transaction(
+        self, statements: Sequence[Statement], *, timeout: float | None = None
+    ) -> list[list[Record]]:
+        async def work(tx: AsyncManagedTransaction) -> list[list[Record]]:
+            results = []
+            for statement in statements:
+                rows = await _rows(await tx.run(statement.cypher, dict(statement.params)))
+                if statement.required_match is not None and not rows:
+                    raise NothingMatched(statement.required_match)  # rolls the transaction back
+                results.append(rows)
+            return results
+
+        return await self._run(work, timeout, read_only=False)
+
+    async def _auto_commit(self, cypher: str, params: Params | None = None) -> list[Record]:
+        """Run outside a managed transaction: schema changes and CALL … IN TRANSACTIONS need it."""
+        try:
+            async with self._driver.session(database=self._database) as session:
+                return await _rows(await session.run(cypher, dict(params or {})))
+        except (neo4j_errors.Neo4jError, neo4j_errors.DriverError, OSError) as error:
+            raise _translate_error(error) from error
+
+    async def run_schema(self, statement: str) -> None:
+        await self._auto_commit(statement)
+        # Indexes populate in the background; wait, so the next query can rely on them.
+        await self._auto_commit("CALL db.awaitIndexes($seconds)", {"seconds": _INDEX_WAIT_S})
+
+    async def delete_in_batches(
+        self, match: str, params: Params | None = None, *, batch_size: int = 10_000
+    ) -> int:
+        rows = await self._auto_commit(
+            f"{match} CALL (n) {{ DETACH DELETE n }} IN TRANSACTIONS OF $batch_size ROWS "
+            "RETURN count(*) AS deleted",
+            {**(params or {}), "batch_size": batch_size},
+        )
+        return int(rows[0]["deleted"]) if rows else 0
+
+    async def clear(self) -> None:
+        await self.delete_in_batches("MATCH (n)")
+        for kind in ("CONSTRAINTS", "INDEXES"):
+            rows = await self._auto_commit(f"SHOW {kind} YIELD name, type RETURN name, type")
+            for row in rows:
+                if row["type"] != "LOOKUP":  # the built-in token lookup indexes stay
+                    keyword = "CONSTRAINT" if kind == "CONSTRAINTS" else "INDEX"
+                    await self._auto_commit(f"DROP {keyword} `{row['name']}` IF EXISTS")
+
+    async def close(self) -> None:
+        await self._driver.close()

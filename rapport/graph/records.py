@@ -1,0 +1,172 @@
+"""Validated record writes: ids, timestamps and versions maintained in one place.
+
+Every node written through :class:`Records` has a UUIDv7 ``id`` unique per
+label, ``createdAt``/``updatedAt`` in epoch milliseconds and a ``version``
+that grows with each change, so an update can refuse to overwrite a change
+it has not seen. Label and relationship type names reach Cypher text only
+after the schema has accepted them; values always travel as parameters.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import uuid_utils
+
+from rapport.graph.errors import NothingMatched, StoreError
+from rapport.graph.types import GraphStore, Record, Statement
+from rapport.graph.values import now_millis
+from rapport.schema.model import SYSTEM_FIELDS
+from rapport.schema.validation import Schema
+
+_MAX_UPDATE_ATTEMPTS = 5
+
+
+class RecordNotFound(StoreError):
+    """No node of that label has that id."""
+
+
+class VersionConflict(StoreError):
+    """The record changed since the version the caller read."""
+
+
+@dataclass(frozen=True, slots=True)
+class NodeRef:
+    """A node addressed by label and public id."""
+
+    label: str
+    id: str
+
+
+def new_id() -> str:
+    """A new public id: a UUIDv7, time-ordered so indexes stay compact."""
+    return str(uuid_utils.uuid7())
+
+
+class Records:
+    """Create, read, update and delete nodes and relationships of the CRM model."""
+
+    def __init__(self, store: GraphStore, schema: Schema) -> None:
+        self._store = store
+        self.schema = schema
+
+    # -- nodes ------------------------------------------------------------
+    def plan_create(self, label: str, properties: Mapping[str, Any]) -> tuple[Statement, dict[str, Any]]:
+        """Validate a new node; return its statement and the properties it will have."""
+        clean = self.schema.validate_node(label, properties)
+        now = now_millis()
+        stored = {**clean, "id": new_id(), "createdAt": now, "updatedAt": now, "version": 1}
+        statement = Statement(f"CREATE (n:{label}) SET n = $props RETURN n.id AS id", {"props": stored})
+        return statement, stored
+
+    async def create(self, label: str, properties: Mapping[str, Any]) -> dict[str, Any]:
+        """Create one node; raise :class:`SchemaViolation` (nothing written) on bad input."""
+        statement, stored = self.plan_create(label, properties)
+        await self._store.write_transaction([statement])
+        return stored
+
+    async def get(self, label: str, id: str) -> dict[str, Any] | None:
+        """The properties of the ``label`` node with public ``id``, or ``None``."""
+        self.schema.label(label)
+        rows = await self._store.read(
+            f"MATCH (n:{label} {{id: $id}}) RETURN properties(n) AS props", {"id": id}
+        )
+        return rows[0]["props"] if rows else None
+
+    async def update(
+        self,
+        label: str,
+        id: str,
+        changes: Mapping[str, Any],
+        *,
+        expected_version: int | None = None,
+    ) -> dict[str, Any]:
+        """Change some fields (``None`` removes one); return the node's new properties.
+
+        The merged record is validated as a whole, then written only if the
+        version is still the one read: with ``expected_version`` a concurrent
+        change raises :class:`VersionConflict`; without it, the update re-reads
+        and tries again.
+        """
+        for _ in range(_MAX_UPDATE_ATTEMPTS):
+            current = await self.get(label, id)
+            if current is None:
+                raise RecordNotFound(f"{label} {id} not found")
+            if expected_version is not None and current["version"] != expected_version:
+                raise VersionConflict(
+                    f"{label} {id} is at version {current['version']}, not {expected_version}"
+                )
+            user_fields = {k: v for k, v in current.items() if k not in _SYSTEM}
+            merged = self.schema.validate_node(label, {**user_fields, **changes})
+            now = now_millis()
+            stored = {**merged, "id": id, "createdAt": current["createdAt"],
+                      "updatedAt": now, "version": current["version"] + 1}  # fmt: skip
+            rows = await self._store.write(
+                f"MATCH (n:{label} {{id: $id}}) WHERE n.version = $version "
+                "SET n = $props RETURN n.version AS version",
+                {"id": id, "version": current["version"], "props": stored},
+            )
+            if rows:
+                return stored
+            if expected_version is not None:
+                raise VersionConflict(f"{label} {id} changed while it was being updated")
+        raise VersionConflict(f"{label} {id} kept changing; gave up after {_MAX_UPDATE_ATTEMPTS} tries")
+
+    async def delete(self, label: str, id: str) -> bool:
+        """Delete a node and its relationships; return whether it existed."""
+        self.schema.label(label)
+        rows = await self._store.write(
+            f"MATCH (n:{label} {{id: $id}}) DETACH DELETE n RETURN count(*) AS deleted", {"id": id}
+        )
+        return bool(rows and rows[0]["deleted"])
+
+    # -- relationships ----------------------------------------------------
+    def plan_relate(
+        self, type_name: str, source: NodeRef, target: NodeRef, properties: Mapping[str, Any]
+    ) -> Statement:
+        """Validate a new relationship; the statement fails the transaction if an end is missing."""
+        self.schema.label(source.label)
+        self.schema.label(target.label)
+        clean = self.schema.validate_relationship(type_name, source.label, target.label, properties)
+        return Statement(
+            f"MATCH (a:{source.label} {{id: $source}}) MATCH (b:{target.label} {{id: $target}}) "
+            f"CREATE (a)-[r:{type_name}]->(b) SET r = $props RETURN properties(r) AS props",
+            {"source": source.id, "target": target.id, "props": clean},
+            required_match=f"{source.label} {source.id} or {target.label} {target.id} not found",
+        )
+
+    async def relate(
+        self,
+        type_name: str,
+        source: NodeRef,
+        target: NodeRef,
+        properties: Mapping[str, Any] | None = None,
+    ) -> dict[str, Any]:
+        """Create one relationship; raise :class:`RecordNotFound` if an end is missing."""
+        (rows,) = await self.apply([self.plan_relate(type_name, source, target, properties or {})])
+        props: dict[str, Any] = rows[0]["props"]
+        return props
+
+    async def unrelate(self, type_name: str, source: NodeRef, target: NodeRef) -> int:
+        """Delete every ``type_name`` relationship from ``source`` to ``target``; return how many."""
+        self.schema.relationship(type_name)
+        self.schema.label(source.label)
+        self.schema.label(target.label)
+        rows = await self._store.write(
+            f"MATCH (:{source.label} {{id: $source}})-[r:{type_name}]->(:{target.label} {{id: $target}}) "
+            "DELETE r RETURN count(*) AS deleted",
+            {"source": source.id, "target": target.id},
+        )
+        return int(rows[0]["deleted"]) if rows else 0
+
+    async def apply(self, statements: Sequence[Statement]) -> list[list[Record]]:
+        """Run planned statements as one transaction: all take effect or none."""
+        try:
+            return await self._store.write_transaction(statements)
+        except NothingMatched as error:
+            raise RecordNotFound(str(error)) from error
+
+
+_SYSTEM = frozenset(SYSTEM_FIELDS)

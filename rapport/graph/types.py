@@ -1,0 +1,161 @@
+"""Shared types of the graph store: the record shape and the store protocol."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol, runtime_checkable
+
+Record = dict[str, Any]
+"""One result row: column name -> plain Python value (see :mod:`rapport.graph.values`)."""
+
+Params = Mapping[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class GraphNode:
+    """A node as returned by either backend.
+
+    ``element_id`` is the backend's internal id as a string; it is only stable
+    for the life of one query result. Public ids live in ``properties["id"]``.
+    """
+
+    element_id: str
+    labels: frozenset[str]
+    properties: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class GraphRelationship:
+    """A relationship as returned by either backend."""
+
+    element_id: str
+    type: str
+    start_element_id: str
+    end_element_id: str
+    properties: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class GraphPath:
+    """A path: alternating nodes and relationships, in traversal order."""
+
+    nodes: tuple[GraphNode, ...]
+    relationships: tuple[GraphRelationship, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Statement:
+    """One parameterized Cypher statement of a write transaction.
+
+    With ``required_match`` set, the statement must return at least one row;
+    if it returns none, the whole transaction is rolled back and
+    :class:`~rapport.graph.errors.NothingMatched` carries this message.
+    """
+
+    cypher: str
+    params: Mapping[str, Any] = field(default_factory=dict)
+    required_match: str | None = None
+
+
+@runtime_checkable
+class GraphStore(Protocol):
+    """The one async interface every layer above ``rapport.graph`` uses.
+
+    Values always travel as parameters. ``timeout`` is in seconds; ``None``
+    means the store's configured default.
+    """
+
+    @property
+    def backend(self) -> str:
+        """``"neo4j"`` or ``"falkordb"``: for logs and messages, never for branching."""
+        ...
+
+    @property
+    def dialect(self) -> Dialect:
+        """The Cypher fragments that differ between backends."""
+        ...
+
+    async def read(
+        self, cypher: str, params: Params | None = None, *, timeout: float | None = None
+    ) -> list[Record]:
+        """Run a read-only query; a query that tries to write is refused."""
+        ...
+
+    async def write(
+        self, cypher: str, params: Params | None = None, *, timeout: float | None = None
+    ) -> list[Record]:
+        """Run one write query in its own transaction."""
+        ...
+
+    async def write_transaction(
+        self, statements: Sequence[Statement], *, timeout: float | None = None
+    ) -> list[list[Record]]:
+        """Run several statements atomically; return each statement's rows.
+
+        Either every statement takes effect or none does. Later statements see
+        the writes of earlier ones.
+        """
+        ...
+
+    async def run_schema(self, statement: str) -> None:
+        """Run one index or constraint statement written in Neo4j's DDL syntax."""
+        ...
+
+    async def delete_in_batches(
+        self, match: str, params: Params | None = None, *, batch_size: int = 10_000
+    ) -> int:
+        """Detach-delete every node bound to ``n`` by ``match``, in batches; return the count."""
+        ...
+
+    async def clear(self) -> None:
+        """Delete all data, indexes and constraints of this store's graph."""
+        ...
+
+    async def close(self) -> None:
+        """Release connections (and stop the embedded database where one was started)."""
+        ...
+
+
+class Dialect(Protocol):
+    """Cypher fragments that differ between Neo4j and FalkorDB.
+
+    Every other query in Rapport is written once and runs on both.
+    """
+
+    @property
+    def name(self) -> str:
+        """``"neo4j"`` or ``"falkordb"``."""
+        ...
+
+    def exists_pattern(self, pattern: str) -> str:
+        """A boolean expression: does ``pattern`` (with bound variables) match?"""
+        ...
+
+    def count_pattern(self, pattern: str) -> str:
+        """An integer expression: how many matches of ``pattern``?"""
+        ...
+
+    def shortest_path(self, path_var: str, start: str, end: str, rel: str, max_hops: int) -> str:
+        """A clause binding ``path_var`` to a shortest directed path ``start`` -> ``end``.
+
+        ``start`` and ``end`` are bound variables; ``rel`` is a relationship type
+        expression such as ``:KNOWS|REFERRED`` (may be empty). The clause keeps
+        ``start`` and ``end`` in scope and drops rows where no path exists.
+        """
+        ...
+
+    def fulltext_nodes(self, index: str, label: str) -> str:
+        """A ``CALL`` yielding ``node, score`` for the full-text query ``$query``."""
+        ...
+
+    def vector_nodes(self, index: str, label: str, property: str) -> str:
+        """A ``CALL`` yielding ``node, score``: the ``$k`` nearest to vector ``$vector``.
+
+        ``score`` is a cosine similarity scaled to [0, 1], higher is closer.
+        """
+        ...
+
+    def vector_value(self, param: str) -> str:
+        """An expression storing the list parameter ``$param`` as an indexable vector."""
+        ...

@@ -1,0 +1,1 @@
+"""Versioned Cypher migrations and their runner."""

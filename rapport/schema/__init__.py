@@ -1,0 +1,1 @@
+"""The CRM property-graph model: labels, relationship types, typed properties."""

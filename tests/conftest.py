@@ -1,0 +1,75 @@
+"""Fixtures: every store-level test runs against each real backend.
+
+- ``falkordb``: the embedded FalkorDB, started by Rapport in a temporary data
+  directory for the test session.
+- ``neo4j``: a real Neo4j 5 server named by ``RAPPORT_TEST_NEO4J_URI`` /
+  ``_USER`` / ``_PASSWORD`` (``scripts/neo4j-server start`` provides one). It
+  is skipped with a reason when not configured, unless
+  ``RAPPORT_TEST_REQUIRE_NEO4J=1`` (as in CI) turns that into a failure.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+import pytest_asyncio
+
+from rapport.config import Settings
+from rapport.graph.connect import open_store
+from rapport.graph.falkordb_store import FalkorDBStore
+from rapport.graph.types import GraphStore
+
+BACKENDS = ("falkordb", "neo4j")
+
+
+def neo4j_settings() -> dict[str, str] | None:
+    """Connection settings of the test Neo4j, or ``None`` when none is configured."""
+    uri = os.environ.get("RAPPORT_TEST_NEO4J_URI")
+    if not uri:
+        if os.environ.get("RAPPORT_TEST_REQUIRE_NEO4J") == "1":
+            pytest.fail("RAPPORT_TEST_NEO4J_URI is not set but RAPPORT_TEST_REQUIRE_NEO4J=1")
+        return None
+    return {
+        "neo4j_uri": uri,
+        "neo4j_user": os.environ.get("RAPPORT_TEST_NEO4J_USER", "neo4j"),
+        "neo4j_password": os.environ.get("RAPPORT_TEST_NEO4J_PASSWORD", ""),
+    }
+
+
+def settings_for(backend: str, data_dir: Path) -> Settings:
+    """Settings that open ``backend``; the embedded one keeps its files in ``data_dir``."""
+    if backend == "neo4j":
+        configured = neo4j_settings()
+        if configured is None:
+            pytest.skip(
+                "Neo4j not configured: run scripts/neo4j-server start and export "
+                "RAPPORT_TEST_NEO4J_URI/_USER/_PASSWORD"
+            )
+        return Settings(data_dir=data_dir, **configured)  # type: ignore[arg-type]
+    return Settings(data_dir=data_dir, neo4j_uri=None, falkordb_url=None)
+
+
+@pytest_asyncio.fixture(scope="session", params=BACKENDS)
+async def session_store(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[GraphStore]:
+    store = await open_store(settings_for(request.param, tmp_path_factory.mktemp("embedded")))
+    yield store
+    await store.close()
+
+
+@pytest_asyncio.fixture
+async def store(session_store: GraphStore) -> AsyncIterator[GraphStore]:
+    """A real store of each backend, emptied (data, indexes, constraints) before the test."""
+    await session_store.clear()
+    yield session_store
+
+
+async def open_second_connection(store: GraphStore, tmp_path: Path) -> GraphStore:
+    """Another, independent connection to the same database as ``store``."""
+    if isinstance(store, FalkorDBStore) and store.embedded is not None:
+        return await open_store(Settings(data_dir=tmp_path, falkordb_url=store.embedded.url))
+    return await open_store(settings_for(store.backend, tmp_path))
