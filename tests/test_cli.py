@@ -9,7 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import BACKENDS, neo4j_settings
+from rapport.graph.falkordb_store import FalkorDBStore
+from rapport.graph.types import GraphStore
+from tests.conftest import neo4j_settings
 
 
 def run(*args: str, env: dict[str, str], timeout: float = 120) -> subprocess.CompletedProcess[str]:
@@ -18,15 +20,14 @@ def run(*args: str, env: dict[str, str], timeout: float = 120) -> subprocess.Com
                           capture_output=True, text=True, timeout=timeout, check=False)  # fmt: skip
 
 
-def backend_env(backend: str, tmp_path: Path) -> dict[str, str]:
-    """Environment that points the CLI at ``backend`` (the embedded one in ``tmp_path``)."""
-    env = {"RAPPORT_DATA_DIR": str(tmp_path)}
-    if backend == "neo4j":
-        configured = neo4j_settings()
-        if configured is None:
-            pytest.skip("Neo4j not configured (RAPPORT_TEST_NEO4J_URI)")
-        env |= {f"RAPPORT_{k.upper()}": v for k, v in configured.items()}
-    return env
+@pytest.fixture
+def store_env(store: GraphStore) -> dict[str, str]:
+    """Environment that points the CLI at the (emptied) test database of each backend."""
+    if isinstance(store, FalkorDBStore) and store.embedded is not None:
+        return {"RAPPORT_FALKORDB_URL": store.embedded.url}
+    configured = neo4j_settings()
+    assert configured is not None
+    return {f"RAPPORT_{k.upper()}": v for k, v in configured.items()}
 
 
 def assert_one_line_error(result: subprocess.CompletedProcess[str], *fragments: str) -> None:
@@ -38,19 +39,19 @@ def assert_one_line_error(result: subprocess.CompletedProcess[str], *fragments: 
         assert fragment in lines[0]
 
 
-def test_help_lists_the_commands(tmp_path: Path) -> None:
+def test_help_lists_the_commands() -> None:
     result = run("--help", env={})
     assert result.returncode == 0
     for command in ("migrate", "cypher", "serve", "fields"):
         assert command in result.stdout
 
 
-def test_an_unreachable_neo4j_stops_start_up_with_one_line(tmp_path: Path) -> None:
+def test_an_unreachable_neo4j_stops_start_up_with_one_line() -> None:
     result = run("migrate", env={"RAPPORT_NEO4J_URI": "bolt://127.0.0.1:1", "RAPPORT_NEO4J_PASSWORD": "x"})
     assert_one_line_error(result, "rapport: error: Neo4j is unreachable")
 
 
-def test_a_malformed_uri_stops_start_up_with_one_line(tmp_path: Path) -> None:
+def test_a_malformed_uri_stops_start_up_with_one_line() -> None:
     result = run("migrate", env={"RAPPORT_NEO4J_URI": "http://localhost:7474"})
     assert_one_line_error(result, "RAPPORT_NEO4J_URI", "must start with one of bolt://")
 
@@ -60,24 +61,24 @@ def test_a_bad_setting_names_the_variable(tmp_path: Path) -> None:
     assert_one_line_error(result, "RAPPORT_QUERY_TIMEOUT", "greater than 0")
 
 
-def test_bad_neo4j_credentials_stop_start_up_with_one_line(tmp_path: Path) -> None:
-    env = backend_env("neo4j", tmp_path) | {"RAPPORT_NEO4J_PASSWORD": "wrong-password"}
-    result = run("migrate", env=env)
+def test_bad_neo4j_credentials_stop_start_up_with_one_line() -> None:
+    configured = neo4j_settings()
+    if configured is None:
+        pytest.skip("Neo4j not configured (RAPPORT_TEST_NEO4J_URI)")
+    env = {f"RAPPORT_{k.upper()}": v for k, v in configured.items()}
+    result = run("migrate", env=env | {"RAPPORT_NEO4J_PASSWORD": "wrong-password"})
     assert_one_line_error(result, "Neo4j rejected the credentials")
 
 
-@pytest.mark.parametrize("backend", BACKENDS)
-def test_migrate_dry_run_status_and_apply(backend: str, tmp_path: Path) -> None:
-    env = backend_env(backend, tmp_path)
-    if backend == "neo4j":
-        pytest.skip("the Neo4j server is shared with the store fixtures; migrations are covered there")
+def test_migrate_dry_run_status_and_apply(store_env: dict[str, str], store: GraphStore) -> None:
+    env = store_env
     dry = run("migrate", "--dry-run", env=env)
     assert dry.returncode == 0, dry.stderr
     assert "CREATE CONSTRAINT customer_id IF NOT EXISTS" in dry.stdout
     assert "3 pending migration(s); nothing applied" in dry.stdout
     assert "pending" in run("migrate", "--status", env=env).stdout
     applied = run("migrate", env=env)
-    assert "3 migration(s) applied on falkordb" in applied.stdout
+    assert f"3 migration(s) applied on {store.backend}" in applied.stdout
     status = run("migrate", "--status", env=env).stdout.splitlines()
     assert [line.split()[:2] for line in status] == [
         ["V001", "applied"],
@@ -86,10 +87,9 @@ def test_migrate_dry_run_status_and_apply(backend: str, tmp_path: Path) -> None:
     ]
 
 
-@pytest.mark.parametrize("backend", BACKENDS)
-def test_cypher_prints_a_table(backend: str, tmp_path: Path) -> None:
+def test_cypher_prints_a_table(store_env: dict[str, str]) -> None:
     result = run("cypher", "UNWIND [1, 2] AS n RETURN n, $name AS name, {k: n} AS m",
-                 "--param", "name=\"Ada\"", env=backend_env(backend, tmp_path))  # fmt: skip
+                 "--param", "name=\"Ada\"", env=store_env)  # fmt: skip
     assert result.returncode == 0, result.stderr
     assert result.stdout.splitlines() == [
         "+---+------+----------+",
@@ -102,7 +102,41 @@ def test_cypher_prints_a_table(backend: str, tmp_path: Path) -> None:
     ]
 
 
-@pytest.mark.parametrize("backend", BACKENDS)
-def test_cypher_is_read_only(backend: str, tmp_path: Path) -> None:
-    result = run("cypher", "CREATE (:Account {id: 'x'})", env=backend_env(backend, tmp_path))
+def test_cypher_is_read_only(store_env: dict[str, str]) -> None:
+    result = run("cypher", "CREATE (:Account {id: 'x'})", env=store_env)
     assert_one_line_error(result, "a read query tried to write")
+
+
+def test_two_processes_migrating_at_once_apply_each_file_once(
+    store_env: dict[str, str], store: GraphStore
+) -> None:
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("RAPPORT_")}
+    processes = [
+        subprocess.Popen(
+            [sys.executable, "-m", "rapport", "migrate"],
+            env={**clean, **store_env},
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(2)
+    ]
+    outputs = [p.communicate(timeout=180) for p in processes]
+    assert [p.returncode for p in processes] == [0, 0], outputs
+    applied = sorted(line for out, _ in outputs for line in out.splitlines() if line.startswith("applied "))
+    assert applied == [
+        "applied V001__unique_ids.cypher",
+        "applied V002__lookup_indexes.cypher",
+        "applied V003__fulltext_search.cypher",
+    ]
+
+
+def test_neo4j_routing_uris_are_accepted() -> None:
+    configured = neo4j_settings()
+    if configured is None:
+        pytest.skip("Neo4j not configured (RAPPORT_TEST_NEO4J_URI)")
+    env = {f"RAPPORT_{k.upper()}": v for k, v in configured.items()}
+    env["RAPPORT_NEO4J_URI"] = env["RAPPORT_NEO4J_URI"].replace("bolt://", "neo4j://")
+    result = run("cypher", "RETURN 1 AS one", env=env)
+    assert result.returncode == 0, result.stderr
+    assert "1 row" in result.stdout
