@@ -63,6 +63,13 @@ async def test_update_validates_the_merged_record_and_bumps_the_version(records:
     assert (await records.get("Account", account["id"]))["version"] == 2
 
 
+async def test_update_keeps_properties_outside_the_model(records: Records, store: GraphStore) -> None:
+    account = await records.create("Account", ACME)
+    await store.write("MATCH (a:Account {id: $id}) SET a.churnScore = 0.7", {"id": account["id"]})
+    updated = await records.update("Account", account["id"], {"employees": 12})
+    assert updated["churnScore"] == 0.7 and updated["employees"] == 12
+
+
 async def test_an_update_from_a_stale_version_is_refused(records: Records) -> None:
     account = await records.create("Account", ACME)
     await records.update("Account", account["id"], {"employees": 10}, expected_version=1)

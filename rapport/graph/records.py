@@ -18,7 +18,6 @@ import uuid_utils
 from rapport.graph.errors import NothingMatched, StoreError
 from rapport.graph.types import GraphStore, Record, Statement
 from rapport.graph.values import now_millis
-from rapport.schema.model import SYSTEM_FIELDS
 from rapport.schema.validation import Schema
 
 _MAX_UPDATE_ATTEMPTS = 5
@@ -98,18 +97,24 @@ class Records:
                 raise VersionConflict(
                     f"{label} {id} is at version {current['version']}, not {expected_version}"
                 )
-            user_fields = {k: v for k, v in current.items() if k not in _SYSTEM}
-            merged = self.schema.validate_node(label, {**user_fields, **changes})
-            now = now_millis()
-            stored = {**merged, "id": id, "createdAt": current["createdAt"],
-                      "updatedAt": now, "version": current["version"] + 1}  # fmt: skip
+            fields = self.schema.node_fields(label)
+            # Properties outside the model (scores, embeddings) are not ours to validate or drop.
+            known = {k: v for k, v in current.items() if k in fields}
+            merged = self.schema.validate_node(label, {**known, **changes})
+            patch = {
+                **merged,
+                **{k: None for k in known if k not in merged},  # null removes the property
+                "updatedAt": now_millis(),
+                "version": current["version"] + 1,
+            }
             rows = await self._store.write(
                 f"MATCH (n:{label} {{id: $id}}) WHERE n.version = $version "
-                "SET n = $props RETURN n.version AS version",
-                {"id": id, "version": current["version"], "props": stored},
+                "SET n += $patch RETURN properties(n) AS props",
+                {"id": id, "version": current["version"], "patch": patch},
             )
             if rows:
-                return stored
+                updated: dict[str, Any] = rows[0]["props"]
+                return updated
             if expected_version is not None:
                 raise VersionConflict(f"{label} {id} changed while it was being updated")
         raise VersionConflict(f"{label} {id} kept changing; gave up after {_MAX_UPDATE_ATTEMPTS} tries")
@@ -168,5 +173,3 @@ class Records:
         except NothingMatched as error:
             raise RecordNotFound(str(error)) from error
 
-
-_SYSTEM = frozenset(SYSTEM_FIELDS)
