@@ -14,6 +14,7 @@ import click
 
 from rapport.cli_format import table
 from rapport.config import ConfigError, load_settings
+from rapport.demo.seed import SeedError, graph_is_empty, seed_demo
 from rapport.graph.connect import store_session
 from rapport.graph.errors import StoreError
 from rapport.graph.types import GraphStore
@@ -24,7 +25,8 @@ from rapport.schema.errors import SchemaViolation
 
 T = TypeVar("T")
 
-_EXPECTED_ERRORS = (ConfigError, StoreError, MigrationError, SchemaViolation)
+_EXPECTED_ERRORS = (ConfigError, StoreError, MigrationError, SchemaViolation, SeedError)
+_DEMO_CUSTOMERS = 2_000
 
 
 def _run(work: Callable[[GraphStore], Awaitable[T]]) -> T:
@@ -119,9 +121,37 @@ def _parameter(text: str) -> tuple[str, Any]:
 
 
 @cli.command()
+@click.option("--customers", type=click.IntRange(1, 5_000_000), required=True, help="How many customers.")
+@click.option("--seed", "seed_value", type=int, default=42, show_default=True, help="Same seed, same graph.")
+@click.option("--reset", is_flag=True, help="Delete everything in the graph first.")
+@click.option("--batch-size", type=click.IntRange(100, 200_000), default=20_000, show_default=True)
+def seed(customers: int, seed_value: int, reset: bool, batch_size: int) -> None:
+    """Build the demo CRM graph (with its planted ground truth)."""
+
+    async def work(store: GraphStore) -> None:
+        with click.progressbar(length=0, label="seeding", file=sys.stderr) as bar:
+
+            def total(n: int) -> None:
+                bar.length = n
+
+            report = await seed_demo(
+                store, customers, seed_value, reset=reset, batch_size=batch_size,
+                on_progress=bar.update, on_total=total,
+            )  # fmt: skip
+        click.echo(
+            f"seeded {report.customers} customers (seed {report.seed}) on {store.backend}: "
+            f"{report.nodes} nodes, {report.relationships} relationships in {report.seconds:.1f}s "
+            f"({report.elements_per_second:,.0f} elements/s)"
+        )
+
+    _run(work)
+
+
+@cli.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True, type=int)
-def serve(host: str, port: int) -> None:
+@click.option("--demo", is_flag=True, help="Seed a small demo graph if the graph is empty.")
+def serve(host: str, port: int, demo: bool) -> None:
     """Open the store, apply migrations, and hold it until SIGINT or SIGTERM.
 
     The HTTP API is not served yet; this keeps the embedded database running
@@ -130,6 +160,9 @@ def serve(host: str, port: int) -> None:
 
     async def work(store: GraphStore) -> None:
         await MigrationRunner(store).migrate()
+        if demo and await graph_is_empty(store):
+            report = await seed_demo(store, _DEMO_CUSTOMERS)
+            click.echo(f"rapport: seeded a demo graph of {report.customers} customers")
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):

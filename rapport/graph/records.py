@@ -172,4 +172,3 @@ class Records:
             return await self._store.write_transaction(statements)
         except NothingMatched as error:
             raise RecordNotFound(str(error)) from error
-

@@ -1,0 +1,1 @@
+"""The demo CRM graph: a reproducible, realistic graph with planted ground truth."""
