@@ -141,8 +141,8 @@ class DemoEmitter:
         return {
             "name": [f"{f} {surname}" for f, surname in zip(first, last, strict=True)],
             "email": [
-                f"{f}.{l}.{i}@staff.rapport-demo.example".lower()
-                for f, l, i in zip(first, last, rows, strict=True)
+                f"{f}.{surname}.{i}@staff.rapport-demo.example".lower()
+                for f, surname, i in zip(first, last, rows, strict=True)
             ],
             "role": w.user_role[rows].tolist(),
             "title": [
@@ -193,8 +193,8 @@ class DemoEmitter:
             "firstName": first,
             "lastName": last,
             "email": [
-                f"{f}.{l}.{i}@{d}".lower()
-                for f, l, i, d in zip(first, last, rows.tolist(), accounts["domain"], strict=True)
+                f"{f}.{surname}.{i}@{d}".lower()
+                for f, surname, i, d in zip(first, last, rows.tolist(), accounts["domain"], strict=True)
             ],
             "title": [v.TITLES[t] for t in w.cust_title[rows].tolist()],
             "lifecycleStage": [_STAGES[s] for s in w.cust_stage[rows].tolist()],
