@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
+from typing import TypeVar
 
 from rapport.demo.emit import DemoEmitter
 from rapport.demo.world import DemoWorld
@@ -12,6 +14,8 @@ from rapport.graph.bulk import BulkWriter
 from rapport.graph.types import GraphStore
 from rapport.migrations.runner import MigrationRunner
 from rapport.schema.model import LABELS
+
+T = TypeVar("T")
 
 
 class SeedError(Exception):
@@ -31,6 +35,16 @@ class SeedReport:
     @property
     def elements_per_second(self) -> float:
         return (self.nodes + self.relationships) / self.seconds if self.seconds else 0.0
+
+
+async def prefetched(batches: Iterator[T]) -> AsyncIterator[T]:
+    """Yield from ``batches``, building the next one in a thread while the database
+    writes the current one."""
+    done = object()
+    upcoming = asyncio.ensure_future(asyncio.to_thread(next, batches, done))
+    while (item := await upcoming) is not done:
+        upcoming = asyncio.ensure_future(asyncio.to_thread(next, batches, done))
+        yield item  # type: ignore[misc]
 
 
 async def graph_is_empty(store: GraphStore) -> bool:
@@ -64,11 +78,11 @@ async def seed_demo(
     if on_total:
         on_total(emitter.node_count + emitter.relationship_count)
     writer = BulkWriter(store)
-    for node_batch in emitter.nodes():
+    async for node_batch in prefetched(emitter.nodes()):
         await writer.write_nodes(node_batch)
         if on_progress:
             on_progress(len(node_batch))
-    for rel_batch in emitter.relationships():
+    async for rel_batch in prefetched(emitter.relationships()):
         await writer.write_relationships(rel_batch)
         if on_progress:
             on_progress(len(rel_batch))
