@@ -157,6 +157,12 @@ class Neo4jStore:
         return int(rows[0]["deleted"]) if rows else 0
 
     async def clear(self) -> None:
+        # Relationships first: detaching a supernode (a campaign touching every
+        # customer) in one batch would exceed the transaction memory pool.
+        await self._auto_commit(
+            "MATCH ()-[r]->() CALL (r) { DELETE r } IN TRANSACTIONS OF $batch_size ROWS",
+            {"batch_size": 10_000},
+        )
         await self.delete_in_batches("MATCH (n)")
         for kind in ("CONSTRAINTS", "INDEXES"):
             rows = await self._auto_commit(f"SHOW {kind} YIELD name, type RETURN name, type")
