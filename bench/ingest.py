@@ -51,7 +51,9 @@ async def _one_run(backend: str, customers: int, seed: int) -> dict[str, float]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--sizes", default="10000,100000", help="customer counts, comma-separated")
     parser.add_argument("--backends", default="falkordb,neo4j")
     parser.add_argument("--repeat", type=int, default=1)
@@ -63,15 +65,16 @@ def main() -> None:
         return
 
     medians: dict[tuple[str, int], float] = {}
-    print(f"{'backend':<9} {'customers':>9} {'elements':>10} {'seconds':>8} {'elements/s':>11} {'peak RSS':>9}")
+    print(
+        f"{'backend':<9} {'customers':>9} {'elements':>10} {'seconds':>8} {'elements/s':>11} {'peak RSS':>9}"
+    )
     for customers in (int(s) for s in args.sizes.split(",")):
         for backend in args.backends.split(","):
             rates = []
             for _ in range(args.repeat):
-                child = subprocess.run(
-                    [sys.executable, "-m", "bench.ingest", "--seed", str(args.seed), "--child", backend, str(customers)],
-                    capture_output=True, text=True, check=True,
-                )  # fmt: skip
+                command = [sys.executable, "-m", "bench.ingest", "--seed", str(args.seed)]
+                command += ["--child", backend, str(customers)]
+                child = subprocess.run(command, capture_output=True, text=True, check=True)
                 run = json.loads(child.stdout.strip().splitlines()[-1])
                 rates.append(run["per_second"])
                 print(

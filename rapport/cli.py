@@ -8,6 +8,7 @@ import signal
 import sys
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any, TypeVar
 
 import click
@@ -18,6 +19,8 @@ from rapport.demo.seed import SeedError, graph_is_empty, seed_demo
 from rapport.graph.connect import store_session
 from rapport.graph.errors import StoreError
 from rapport.graph.types import GraphStore
+from rapport.importer.mapping import MappingError, load_mapping
+from rapport.importer.run import ImportRejected, run_import, write_rejects
 from rapport.migrations.files import MigrationError
 from rapport.migrations.runner import MigrationRunner
 from rapport.schema.custom_fields import CUSTOM_FIELD_TYPES, CustomFields
@@ -25,7 +28,9 @@ from rapport.schema.errors import SchemaViolation
 
 T = TypeVar("T")
 
-_EXPECTED_ERRORS = (ConfigError, StoreError, MigrationError, SchemaViolation, SeedError)
+_EXPECTED_ERRORS = (
+    ConfigError, StoreError, MigrationError, SchemaViolation, SeedError, MappingError, ImportRejected,
+)  # fmt: skip
 _DEMO_CUSTOMERS = 2_000
 
 
@@ -143,6 +148,55 @@ def seed(customers: int, seed_value: int, reset: bool, batch_size: int) -> None:
             f"{report.nodes} nodes, {report.relationships} relationships in {report.seconds:.1f}s "
             f"({report.elements_per_second:,.0f} elements/s)"
         )
+
+    _run(work)
+
+
+@cli.command("import")
+@click.argument("mapping_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option(
+    "--data-dir",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    help="Where the CSV files are (default: beside the mapping file).",
+)
+@click.option(
+    "--skip-invalid", is_flag=True, help="Import the valid rows; write the others to a reject file."
+)
+@click.option(
+    "--reject-file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=Path("rejected.csv"),
+    show_default=True,
+    help="Where --skip-invalid writes the rejected rows.",
+)
+@click.option(
+    "--allow-unlinked", is_flag=True, help="Import rows whose references are unknown, without the link."
+)
+def import_files(
+    mapping_file: Path, data_dir: Path | None, skip_invalid: bool, reject_file: Path, allow_unlinked: bool
+) -> None:
+    """Import CSV exports described by MAPPING_FILE (TOML): validate all rows, then upsert."""
+
+    async def work(store: GraphStore) -> None:
+        await MigrationRunner(store).migrate()
+        schema = await CustomFields(store).load()
+        mapping = load_mapping(mapping_file, schema, data_dir)
+        with click.progressbar(length=0, label="importing", file=sys.stderr) as bar:
+            try:
+                report = await run_import(
+                    store, mapping, schema, skip_invalid=skip_invalid, allow_unlinked=allow_unlinked,
+                    on_progress=bar.update,
+                )  # fmt: skip
+            except ImportRejected as rejected:
+                for issue in rejected.issues:
+                    click.echo(str(issue), err=True)
+                raise
+        for label, c in report.counts.items():
+            click.echo(f"{label}: {c.created} created, {c.updated} updated, {c.unchanged} unchanged")
+        click.echo(f"relationships: {report.links} linked, {report.unlinked} left unlinked")
+        if report.rejected:
+            write_rejects(reject_file, report)
+            click.echo(f"rejected: {len(report.rejected)} row(s), written to {reject_file}")
 
     _run(work)
 

@@ -1,0 +1,1 @@
+"""Import of CRM exports (CSV files) through a mapping file."""
