@@ -140,3 +140,22 @@ def test_neo4j_routing_uris_are_accepted() -> None:
     result = run("cypher", "RETURN 1 AS one", env=env)
     assert result.returncode == 0, result.stderr
     assert "1 row" in result.stdout
+
+
+def test_import_reports_bad_rows_one_per_line_and_exits_non_zero(store_env: dict[str, str], tmp_path: Path) -> None:
+    (tmp_path / "m.toml").write_text(
+        '[[entity]]\nlabel = "Account"\nfile = "a.csv"\nkey = "Id"\nfields = { name = "Name", employees = "Staff" }\n'
+    )
+    (tmp_path / "a.csv").write_text("Id,Name,Staff\n1,Acme,many\n2,,3\n")
+    result = run("import", str(tmp_path / "m.toml"), env=store_env)
+    assert result.returncode == 1
+    assert result.stderr.splitlines()[-3:] == [
+        "a.csv:2: column 'Staff': 'many' is not a number (rule: number)",
+        "a.csv:3: column 'Name': is required (rule: required)",
+        "rapport: error: 2 invalid row(s); nothing imported (--skip-invalid imports the valid ones)",
+    ]
+    result = run("import", str(tmp_path / "m.toml"), "--skip-invalid", "--reject-file",
+                 str(tmp_path / "rejects.csv"), env=store_env)  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert "Account: 0 created" in result.stdout and "rejected: 2 row(s)" in result.stdout
+    assert (tmp_path / "rejects.csv").read_text().count("\n") == 3

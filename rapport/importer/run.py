@@ -70,8 +70,7 @@ async def _existing(store: GraphStore, label: str, match: str, values: set[str])
     node, key = checked_identifier(label), checked_identifier(match)
     for start in range(0, len(ordered), BATCH):
         rows = await store.read(
-            f"UNWIND $values AS v MATCH (n:{node}) WHERE n.{key} = v "
-            "RETURN v AS value, count(n) AS n",
+            f"UNWIND $values AS v MATCH (n:{node}) WHERE n.{key} = v RETURN v AS value, count(n) AS n",
             {"values": ordered[start : start + BATCH]},
         )
         found.update({r["value"]: r["n"] for r in rows})
