@@ -142,9 +142,12 @@ def test_neo4j_routing_uris_are_accepted() -> None:
     assert "1 row" in result.stdout
 
 
-def test_import_reports_bad_rows_one_per_line_and_exits_non_zero(store_env: dict[str, str], tmp_path: Path) -> None:
+def test_import_reports_bad_rows_one_per_line_and_exits_non_zero(
+    store_env: dict[str, str], tmp_path: Path
+) -> None:
     (tmp_path / "m.toml").write_text(
-        '[[entity]]\nlabel = "Account"\nfile = "a.csv"\nkey = "Id"\nfields = { name = "Name", employees = "Staff" }\n'
+        '[[entity]]\nlabel = "Account"\nfile = "a.csv"\nkey = "Id"\n'
+        'fields = { name = "Name", employees = "Staff" }\n'
     )
     (tmp_path / "a.csv").write_text("Id,Name,Staff\n1,Acme,many\n2,,3\n")
     result = run("import", str(tmp_path / "m.toml"), env=store_env)

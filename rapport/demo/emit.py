@@ -26,7 +26,7 @@ from rapport.demo.world import (
     TICKET_PRIORITY_SLA_H,
     DemoWorld,
 )
-from rapport.graph.bulk import NodeBatch, RelationshipBatch
+from rapport.graph.types import NodeBatch, RelationshipBatch
 from rapport.schema.model import CAMPAIGN_CHANNELS, TICKET_CHANNELS, TOUCH_KINDS
 
 Columns = dict[str, list[Any]]
@@ -51,6 +51,7 @@ class DemoEmitter:
     def __init__(self, world: DemoWorld, batch_size: int = 20_000) -> None:
         self.w = world
         self.batch_size = batch_size
+        self._ids: dict[str, list[str]] = {}
         # label -> (id stream, number of nodes, creation times)
         w = world
         self._labels: dict[str, tuple[int, int, np.ndarray]] = {
@@ -70,8 +71,12 @@ class DemoEmitter:
 
     def ids(self, label: str, index: np.ndarray) -> list[str]:
         """The public ids of ``label`` nodes number ``index``."""
-        stream, _, created = self._labels[label]
-        return uuid7_strings(self.w.seed, stream, index, created[index])
+        if label not in self._ids:
+            # Made once per label: relationships look their endpoints' ids up many times.
+            stream, count, created = self._labels[label]
+            self._ids[label] = uuid7_strings(self.w.seed, stream, np.arange(count), created)
+        every = self._ids[label]
+        return [every[i] for i in index.tolist()]
 
     @property
     def node_count(self) -> int:

@@ -10,7 +10,6 @@ from typing import TypeVar
 
 from rapport.demo.emit import DemoEmitter
 from rapport.demo.world import DemoWorld
-from rapport.graph.bulk import BulkWriter
 from rapport.graph.types import GraphStore
 from rapport.migrations.runner import MigrationRunner
 from rapport.schema.model import LABELS
@@ -72,12 +71,13 @@ async def seed_demo(
         await store.clear()
     elif not await graph_is_empty(store):
         raise SeedError("the graph already holds CRM data; pass --reset to replace it")
-    await MigrationRunner(store).migrate()
     started = time.perf_counter()
     emitter = DemoEmitter(DemoWorld(customers, seed), batch_size)
     if on_total:
         on_total(emitter.node_count + emitter.relationship_count)
-    writer = BulkWriter(store)
+    writer = await store.bulk_sink()
+    if writer.needs_indexes_first:
+        await MigrationRunner(store).migrate()
     async for node_batch in prefetched(emitter.nodes()):
         await writer.write_nodes(node_batch)
         if on_progress:
@@ -86,4 +86,6 @@ async def seed_demo(
         await writer.write_relationships(rel_batch)
         if on_progress:
             on_progress(len(rel_batch))
+    await writer.finish()
+    await MigrationRunner(store).migrate()  # after a rebuild: indexes and constraints over the data
     return SeedReport(customers, seed, writer.nodes, writer.relationships, time.perf_counter() - started)

@@ -9,40 +9,8 @@ Cypher runs on both backends.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
-from typing import Any
-
 from rapport.graph.dialect import checked_identifier
-from rapport.graph.types import GraphStore
-
-Columns = Mapping[str, Sequence[Any]]
-
-
-@dataclass(frozen=True, slots=True)
-class NodeBatch:
-    """Nodes of one label; ``columns`` maps each property to its values (``id`` required)."""
-
-    label: str
-    columns: Columns
-
-    def __len__(self) -> int:
-        return len(self.columns["id"])
-
-
-@dataclass(frozen=True, slots=True)
-class RelationshipBatch:
-    """Relationships of one type between nodes addressed by label and public id."""
-
-    type: str
-    source_label: str
-    target_label: str
-    sources: Sequence[str]
-    targets: Sequence[str]
-    columns: Columns
-
-    def __len__(self) -> int:
-        return len(self.sources)
+from rapport.graph.types import Columns, GraphStore, NodeBatch, RelationshipBatch
 
 
 def _properties(columns: Columns, row: str) -> str:
@@ -72,7 +40,12 @@ def relationship_query(batch: RelationshipBatch) -> str:
 
 
 class BulkWriter:
-    """Writes node and relationship batches; counts what it wrote."""
+    """Writes node and relationship batches with Cypher; counts what it wrote.
+
+    Endpoints are found through the ``id`` indexes, so they must exist first.
+    """
+
+    needs_indexes_first = True
 
     def __init__(self, store: GraphStore, *, timeout: float = 600.0) -> None:
         self._store = store
@@ -91,7 +64,5 @@ class BulkWriter:
             await self._store.write(relationship_query(batch), params, timeout=self._timeout)
             self.relationships += len(batch)
 
-    @property
-    def elements(self) -> int:
-        """Nodes plus relationships written so far."""
-        return self.nodes + self.relationships
+    async def finish(self) -> None:
+        """Nothing to do: every batch was its own committed transaction."""

@@ -10,6 +10,7 @@ import redis.exceptions
 from falkordb.asyncio import FalkorDB
 from redis.asyncio import BlockingConnectionPool
 
+from rapport.graph.bulk import BulkWriter
 from rapport.graph.dialect import FalkorDialect, checked_identifier
 from rapport.graph.embedded import EmbeddedFalkorDB
 from rapport.graph.errors import (
@@ -22,8 +23,9 @@ from rapport.graph.errors import (
     StoreUnavailable,
 )
 from rapport.graph.falkordb_batch import GUARD_ERROR, compose
+from rapport.graph.falkordb_bulk import FalkorBulkLoad
 from rapport.graph.falkordb_ddl import translate
-from rapport.graph.types import Params, Record, Statement
+from rapport.graph.types import BulkSink, Params, Record, Statement
 from rapport.graph.values import from_falkordb
 
 _CONSTRAINT_WAIT_S = 60.0
@@ -206,6 +208,18 @@ class FalkorDBStore:
     async def clear(self) -> None:
         # Deleting the graph key drops its data, indexes and constraints at once.
         await self._command("DEL", self._graph_name)
+        await self._reopen_graph()
+
+    async def bulk_sink(self) -> BulkSink:
+        # GRAPH.BULK can only create a graph. Use it when this graph holds no
+        # more than migration bookkeeping (re-applied after the load), else Cypher.
+        rows = await self.read("MATCH (n) WHERE NOT (n:_Migration OR n:_MigrationLock) RETURN count(n) AS n")
+        if rows[0]["n"]:
+            return BulkWriter(self)
+        await self._command("DEL", self._graph_name)
+        return FalkorBulkLoad(self._client.connection, self._graph_name, self._reopen_graph)
+
+    async def _reopen_graph(self) -> None:
         # The client caches label and type names by internal id; start afresh.
         self._graph = self._client.select_graph(self._graph_name)
         await self._ensure_graph()

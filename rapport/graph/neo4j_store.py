@@ -9,6 +9,7 @@ import neo4j
 import neo4j.exceptions as neo4j_errors
 from neo4j import AsyncGraphDatabase, AsyncManagedTransaction, unit_of_work
 
+from rapport.graph.bulk import BulkWriter
 from rapport.graph.dialect import Neo4jDialect
 from rapport.graph.errors import (
     ConstraintViolation,
@@ -20,7 +21,7 @@ from rapport.graph.errors import (
     StoreError,
     StoreUnavailable,
 )
-from rapport.graph.types import Params, Record, Statement
+from rapport.graph.types import BulkSink, Params, Record, Statement
 from rapport.graph.values import from_neo4j
 
 T = TypeVar("T")
@@ -170,6 +171,9 @@ class Neo4jStore:
                 if row["type"] != "LOOKUP":  # the built-in token lookup indexes stay
                     keyword = "CONSTRAINT" if kind == "CONSTRAINTS" else "INDEX"
                     await self._auto_commit(f"DROP {keyword} `{row['name']}` IF EXISTS")
+
+    async def bulk_sink(self) -> BulkSink:
+        return BulkWriter(self)
 
     async def close(self) -> None:
         await self._driver.close()

@@ -10,6 +10,7 @@ Record = dict[str, Any]
 """One result row: column name -> plain Python value (see :mod:`rapport.graph.values`)."""
 
 Params = Mapping[str, Any]
+Columns = Mapping[str, Sequence[Any]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,6 +57,48 @@ class Statement:
     cypher: str
     params: Mapping[str, Any] = field(default_factory=dict)
     required_match: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class NodeBatch:
+    """Nodes of one label; ``columns`` maps each property to its values (``id`` required)."""
+
+    label: str
+    columns: Columns
+
+    def __len__(self) -> int:
+        return len(self.columns["id"])
+
+
+@dataclass(frozen=True, slots=True)
+class RelationshipBatch:
+    """Relationships of one type between nodes addressed by label and public id."""
+
+    type: str
+    source_label: str
+    target_label: str
+    sources: Sequence[str]
+    targets: Sequence[str]
+    columns: Columns
+
+    def __len__(self) -> int:
+        return len(self.sources)
+
+
+class BulkSink(Protocol):
+    """Loads many nodes and relationships fast: all nodes of a load before their relationships."""
+
+    needs_indexes_first: bool  # do the id indexes have to exist before loading?
+    nodes: int
+    relationships: int
+
+    async def write_nodes(self, batch: NodeBatch) -> None: ...
+
+    async def write_relationships(self, batch: RelationshipBatch) -> None: ...
+
+    async def finish(self) -> None:
+        """Complete the load (the graph is then ready for queries)."""
+        ...
 
 
 @runtime_checkable
@@ -110,6 +153,15 @@ class GraphStore(Protocol):
 
     async def clear(self) -> None:
         """Delete all data, indexes and constraints of this store's graph."""
+        ...
+
+    async def bulk_sink(self) -> BulkSink:
+        """A loader for many records at once; the fastest the backend offers for this graph.
+
+        On a graph holding nothing but migration bookkeeping it may rebuild the
+        graph from scratch (indexes included): apply migrations after
+        :meth:`BulkSink.finish`.
+        """
         ...
 
     async def close(self) -> None:

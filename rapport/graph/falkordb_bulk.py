@@ -1,0 +1,153 @@
+"""Build a new FalkorDB graph with ``GRAPH.BULK``, FalkorDB's binary bulk-insert endpoint.
+
+``GRAPH.BULK`` bypasses the query engine: each command carries binary blobs,
+one per label or relationship type, holding a header (the name and the
+property keys) and then each entity's property values; a relationship starts
+with the sequence numbers of its two nodes (nodes are numbered in the order
+they were sent). It only creates a graph: the first command says ``BEGIN``
+and the graph key must not exist. Indexes and constraints are created after
+the load (by the migrations), which FalkorDB builds in one pass.
+
+Values are encoded as a type byte followed by the value: null 0, boolean 1
+(one byte), double 2 (8 bytes), string 3 (UTF-8, NUL-terminated), integer 4
+(8 bytes), array 5 (8-byte length, then the elements).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import struct
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any
+
+import numpy as np
+
+from rapport.graph.errors import QueryError
+from rapport.graph.types import NodeBatch, RelationshipBatch
+
+_NULL = b"\x00"
+_BOOL = struct.Struct("=B?")
+_DOUBLE = struct.Struct("=Bd")
+_LONG = struct.Struct("=Bq")
+
+
+def encode_value(value: Any) -> bytes:
+    """One property value in the bulk format."""
+    if value is None:
+        return _NULL
+    if isinstance(value, bool):
+        return _BOOL.pack(1, value)
+    if isinstance(value, int):
+        return _LONG.pack(4, value)
+    if isinstance(value, float):
+        return _DOUBLE.pack(2, value)
+    if isinstance(value, str):
+        return b"\x03" + value.encode() + b"\x00"
+    if isinstance(value, list | tuple):
+        return _LONG.pack(5, len(value)) + b"".join(encode_value(v) for v in value)
+    raise QueryError(f"cannot bulk-load a value of type {type(value).__name__}")
+
+
+def encode_column(values: Sequence[Any]) -> list[bytes]:
+    """A column of values; strings and integers, the common cases, take a fast path."""
+    kinds = {type(v) for v in values if v is not None}
+    if kinds == {str}:
+        return [_NULL if v is None else b"\x03" + v.encode() + b"\x00" for v in values]
+    if kinds == {int}:
+        return [_NULL if v is None else _LONG.pack(4, v) for v in values]
+    return [encode_value(v) for v in values]
+
+
+def _header(name: str, keys: Sequence[str]) -> bytes:
+    parts = [name.encode() + b"\x00", struct.pack("=I", len(keys))]
+    parts += [key.encode() + b"\x00" for key in keys]
+    return b"".join(parts)
+
+
+def _rows(columns: list[list[bytes]], prefix: list[bytes] | None = None) -> bytes:
+    """Interleave encoded columns into entity-major order."""
+    if prefix is not None:
+        columns = [prefix, *columns]
+    if not columns:
+        return b""
+    return b"".join(b for row in zip(*columns, strict=True) for b in row)
+
+
+class FalkorBulkLoad:
+    """Sends node and relationship batches to ``GRAPH.BULK`` for one new graph."""
+
+    needs_indexes_first = False
+
+    def __init__(self, connection: Any, graph_name: str, on_finish: Callable[[], Awaitable[None]]) -> None:
+        self._connection = connection
+        self._graph = graph_name
+        self._on_finish = on_finish
+        self._began = False
+        self._in_flight: asyncio.Future[None] | None = None
+        self._next_node = 0
+        self._numbers: dict[str, dict[str, int]] = {}  # label -> public id -> node number
+        self.nodes = 0
+        self.relationships = 0
+
+    async def _send(self, node_count: int, edge_count: int, blob: bytes, *, is_label: bool) -> None:
+        """Queue one GRAPH.BULK command; the next batch is encoded while the server loads this one.
+
+        Commands go out one at a time, in order: node numbers follow arrival order.
+        """
+        counts = [node_count, edge_count, 1 if is_label else 0, 0 if is_label else 1]
+        args: list[Any] = [] if self._began else ["BEGIN"]
+        self._began = True
+        previous = self._in_flight
+        self._in_flight = asyncio.ensure_future(self._command(previous, [*args, *counts, blob]))
+        if previous is not None:
+            await previous
+
+    async def _command(self, previous: asyncio.Future[None] | None, args: list[Any]) -> None:
+        if previous is not None:
+            await asyncio.shield(previous)
+        try:
+            await self._connection.execute_command("GRAPH.BULK", self._graph, *args)
+        except Exception as error:
+            raise QueryError(f"GRAPH.BULK failed: {error}") from error
+
+    async def write_nodes(self, batch: NodeBatch) -> None:
+        count = len(batch)
+        if not count:
+            return
+        numbers = self._numbers.setdefault(batch.label, {})
+        ids = batch.columns["id"]
+        numbers.update(zip(ids, range(self._next_node, self._next_node + count), strict=True))
+        self._next_node += count
+        keys = list(batch.columns)
+        body = _rows([encode_column(batch.columns[k]) for k in keys])
+        await self._send(count, 0, _header(batch.label, keys) + body, is_label=True)
+        self.nodes += count
+
+    async def write_relationships(self, batch: RelationshipBatch) -> None:
+        count = len(batch)
+        if not count:
+            return
+        ends = np.empty((count, 2), dtype=np.uint64)  # native order, as the module reads it
+        ends[:, 0] = self._lookup(batch.source_label, batch.sources)
+        ends[:, 1] = self._lookup(batch.target_label, batch.targets)
+        keys = list(batch.columns)
+        if keys:
+            pairs = [row.tobytes() for row in ends]
+            body = _rows([encode_column(batch.columns[k]) for k in keys], prefix=pairs)
+        else:
+            body = ends.tobytes()
+        await self._send(0, count, _header(batch.type, keys) + body, is_label=False)
+        self.relationships += count
+
+    def _lookup(self, label: str, ids: Sequence[str]) -> list[int]:
+        numbers = self._numbers.get(label, {})
+        try:
+            return [numbers[i] for i in ids]
+        except KeyError as missing:
+            raise QueryError(f"relationship endpoint {label} {missing} was not loaded before it") from None
+
+    async def finish(self) -> None:
+        if self._in_flight is not None:
+            await self._in_flight
+            self._in_flight = None
+        await self._on_finish()
