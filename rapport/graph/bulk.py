@@ -1,10 +1,12 @@
-"""Bulk writes: many nodes or relationships per query, column-oriented.
+"""Bulk writes through Cypher: many nodes or relationships per query, column-oriented.
 
 Rows travel as one list parameter per property (``$id``, ``$name``, …) and are
 unrolled with ``UNWIND range(…)``: one round trip per batch, no per-row
 lookups from Python, and relationship endpoints found through the ``id``
 indexes inside the database. Null entries leave the property unset. The same
-Cypher runs on both backends.
+Cypher runs on both backends; it is Neo4j's bulk path, and FalkorDB's when the
+graph already holds data (a new FalkorDB graph is built with ``GRAPH.BULK``,
+see :mod:`rapport.graph.falkordb_bulk`).
 """
 
 from __future__ import annotations
