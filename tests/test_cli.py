@@ -121,7 +121,13 @@ def test_two_processes_migrating_at_once_apply_each_file_once(
         )
         for _ in range(2)
     ]
-    outputs = [p.communicate(timeout=180) for p in processes]
+    try:
+        outputs = [p.communicate(timeout=180) for p in processes]
+    finally:
+        for p in processes:  # never leave a migrator behind to disturb the next test
+            if p.poll() is None:
+                p.kill()
+                p.communicate()
     assert [p.returncode for p in processes] == [0, 0], outputs
     applied = sorted(line for out, _ in outputs for line in out.splitlines() if line.startswith("applied "))
     assert applied == [

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable, Sequence
 from typing import TypeVar
 
@@ -144,8 +145,28 @@ class Neo4jStore:
 
     async def run_schema(self, statement: str) -> None:
         await self._auto_commit(statement)
-        # Indexes populate in the background; wait, so the next query can rely on them.
-        await self._auto_commit("CALL db.awaitIndexes($seconds)", {"seconds": _INDEX_WAIT_S})
+        await self._wait_for_indexes()
+
+    async def _wait_for_indexes(self) -> None:
+        """Indexes populate in the background: wait until all are online.
+
+        Polled in short transactions on purpose: ``db.awaitIndexes`` holds a
+        schema lock while it waits, which deadlocks with another process's
+        concurrent schema change (two migrators at once).
+        """
+        deadline = asyncio.get_running_loop().time() + _INDEX_WAIT_S
+        while True:
+            pending = await self._auto_commit(
+                "SHOW INDEXES YIELD name, state WHERE state <> 'ONLINE' RETURN name, state"
+            )
+            failed = [row["name"] for row in pending if row["state"] == "FAILED"]
+            if failed:
+                raise QueryError(f"index {', '.join(failed)} failed to build")
+            if not pending:
+                return
+            if asyncio.get_running_loop().time() > deadline:
+                raise QueryTimeout(f"indexes {', '.join(r['name'] for r in pending)} not online in time")
+            await asyncio.sleep(0.05)
 
     async def delete_in_batches(
         self, match: str, params: Params | None = None, *, batch_size: int = 10_000
