@@ -29,7 +29,14 @@ T = TypeVar("T")
 
 _INDEX_WAIT_S = 300
 
-_TIMEOUT_CODES = ("TransactionTimedOut", "TransactionTimedOutClientConfiguration")
+# A transaction stopped by its timeout reports one of these; which one depends on
+# where it was when stopped (running, or waiting for a lock).
+_TIMEOUT_CODES = (
+    "TransactionTimedOut",
+    "TransactionTimedOutClientConfiguration",
+    "Transaction.Terminated",
+    "Transaction.LockClientStopped",
+)
 _ACCESS_MODE_CODE = "Neo.ClientError.Statement.AccessMode"
 
 
