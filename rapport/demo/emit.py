@@ -7,19 +7,18 @@ their (deterministic) public ids.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from typing import Any
+from collections.abc import Iterator
 
 import numpy as np
 
 from rapport.demo import vocabulary as v
 from rapport.demo.ids import uuid7_strings
+from rapport.demo.relationships import Columns, optional, relationship_specs
 from rapport.demo.world import (
     ARTICLES,
     DAY_MS,
     NOW_MS,
     OPEN_STAGES,
-    ROLES,
     SEGMENTS,
     TEAMS,
     TERRITORIES,
@@ -27,17 +26,11 @@ from rapport.demo.world import (
     DemoWorld,
 )
 from rapport.graph.types import NodeBatch, RelationshipBatch
-from rapport.schema.model import CAMPAIGN_CHANNELS, TICKET_CHANNELS, TOUCH_KINDS
+from rapport.schema.model import CAMPAIGN_CHANNELS, TICKET_CHANNELS
 
-Columns = dict[str, list[Any]]
 _ACTIVITY_KINDS = ("email", "call", "meeting", "note")
 _STAGES = ("lead", "customer", "evangelist")
 _TIERS = ("enterprise", "mid_market", "smb")
-
-
-def _opt(values: np.ndarray, present: np.ndarray) -> list[Any]:
-    """Values where ``present``, None elsewhere (None leaves the property unset)."""
-    return [x if p else None for x, p in zip(values.tolist(), present.tolist(), strict=True)]
 
 
 def _slices(count: int, size: int) -> Iterator[np.ndarray]:
@@ -52,6 +45,7 @@ class DemoEmitter:
         self.w = world
         self.batch_size = batch_size
         self._ids: dict[str, list[str]] = {}
+        self._links = relationship_specs(world)
         # label -> (id stream, number of nodes, creation times)
         w = world
         self._labels: dict[str, tuple[int, int, np.ndarray]] = {
@@ -84,7 +78,7 @@ class DemoEmitter:
 
     @property
     def relationship_count(self) -> int:
-        return sum(len(rows) for _, _, _, rows, _ in self._relationship_specs())
+        return sum(spec.count for spec in self._links)
 
     @property
     def _truth_count(self) -> int:
@@ -156,8 +150,8 @@ class DemoEmitter:
             ],
             "active": [True] * len(rows),
             "hiredAt": w.user_hired[rows].tolist(),
-            "quota": _opt((5 + rows % 15) * 10_000_000, sales),
-            "currency": _opt(np.full(len(rows), "USD"), sales),
+            "quota": optional((5 + rows % 15) * 10_000_000, sales),
+            "currency": optional(np.full(len(rows), "USD"), sales),
         }
 
     def _account_names(self, rows: np.ndarray) -> list[str]:
@@ -242,9 +236,9 @@ class DemoEmitter:
             "stage": stage.tolist(),
             "amount": amount.tolist(),
             "currency": accounts["currency"],
-            "expectedCloseAt": _opt(w.deal_expected_close[rows], ~closed),
-            "closedAt": _opt(w.deal_closed_at[rows], closed),
-            "lossReason": _opt(np.full(len(rows), "lost to competitor on price"), closed & ~won),
+            "expectedCloseAt": optional(w.deal_expected_close[rows], ~closed),
+            "closedAt": optional(w.deal_closed_at[rows], closed),
+            "lossReason": optional(np.full(len(rows), "lost to competitor on price"), closed & ~won),
         }
 
     def _ticket(self, rows: np.ndarray) -> Columns:
@@ -268,8 +262,8 @@ class DemoEmitter:
             "priority": [TICKET_PRIORITY_SLA_H[p][0] for p in priority.tolist()],
             "channel": [TICKET_CHANNELS[c] for c in w.tix_channel[rows].tolist()],
             "slaDueAt": (w.tix_at[rows] + sla_hours * 3_600_000).tolist(),
-            "resolvedAt": _opt(w.tix_resolved_at[rows], done),
-            "satisfaction": _opt(w.tix_satisfaction[rows], done),
+            "resolvedAt": optional(w.tix_resolved_at[rows], done),
+            "satisfaction": optional(w.tix_satisfaction[rows], done),
         }
 
     def _activity(self, rows: np.ndarray) -> Columns:
@@ -284,8 +278,8 @@ class DemoEmitter:
                 for k, s in zip(kind.tolist(), w.act_subject[rows].tolist(), strict=True)
             ],
             "occurredAt": w.act_at[rows].tolist(),
-            "durationMinutes": _opt(w.act_minutes[rows], timed),
-            "direction": _opt(np.array(["inbound", "outbound"])[w.act_direction[rows]], directed),
+            "durationMinutes": optional(w.act_minutes[rows], timed),
+            "direction": optional(np.array(["inbound", "outbound"])[w.act_direction[rows]], directed),
         }
 
     # -- planted truth -----------------------------------------------------
@@ -322,248 +316,10 @@ class DemoEmitter:
             offset += len(entities)
 
     # -- relationships -----------------------------------------------------
-    def _relationship_specs(
-        self,
-    ) -> list[
-        tuple[str, str, str, np.ndarray, Callable[[np.ndarray], tuple[np.ndarray, np.ndarray, Columns]]]
-    ]:
-        """(type, source label, target label, row numbers, rows -> (sources, targets, properties))."""
-        w = self.w
-        users = np.arange(len(w.user_team))
-        non_managers = users[~w.user_is_manager]
-        managers_of_sales = users[w.user_is_manager & (w.user_team < len(v.REGIONS))]
-        territories_of = np.concatenate([w.reps, managers_of_sales, managers_of_sales])
-        territory_pick = np.concatenate(
-            [w.user_team[w.reps] * 2 + w.reps % 2, managers_of_sales * 2, managers_of_sales * 2 + 1]
-        )
-        evangelists = np.flatnonzero(w.cust_stage == 2)
-        n = w.shape.customers
-        solved_with_article = np.flatnonzero(w.tix_article >= 0)
-
-        def plain(
-            src: np.ndarray, dst: np.ndarray
-        ) -> Callable[[np.ndarray], tuple[np.ndarray, np.ndarray, Columns]]:
-            return lambda r: (src[r], dst[r], {})
-
-        def works_at(r: np.ndarray) -> tuple[np.ndarray, np.ndarray, Columns]:
-            # rows 0..n-1: current jobs; then previous jobs; then champions' new jobs.
-            left = len(w.left_customer)
-            cust = np.concatenate([np.arange(n), w.prev_customer, w.left_customer])[r]
-            acc = np.concatenate([w.cust_account, w.prev_account, w.left_new_account])[r]
-            since = np.concatenate([w.cust_since, w.prev_since, w.left_until])[r]
-            until = np.concatenate([w.cust_until, w.cust_since[w.prev_customer], np.full(left, -1)])[r]
-            titles = np.concatenate(
-                [w.cust_title, w.cust_title[w.prev_customer], w.cust_title[w.left_customer]]
-            )[r]
-            return (
-                cust,
-                acc,
-                {
-                    "title": [v.TITLES[t] for t in titles.tolist()],
-                    "role": ["executive" if t in v.SENIOR_TITLES else "employee" for t in titles.tolist()],
-                    "since": since.tolist(),
-                    "until": _opt(until, until >= 0),
-                },
-            )
-
-        works_at_rows = n + len(w.prev_customer) + len(w.left_customer)
-        return [
-            (
-                "MEMBER_OF",
-                "User",
-                "Team",
-                users,
-                lambda r: (
-                    r,
-                    w.user_team[r],
-                    {
-                        "role": np.where(w.user_is_manager[r], "lead", "member").tolist(),
-                        "since": w.user_hired[r].tolist(),
-                    },
-                ),
-            ),
-            (
-                "REPORTS_TO",
-                "User",
-                "User",
-                np.arange(len(non_managers)),
-                lambda r: (
-                    non_managers[r],
-                    w.user_team[non_managers[r]],
-                    {"since": w.user_hired[non_managers[r]].tolist()},
-                ),
-            ),
-            (
-                "COVERS",
-                "User",
-                "Territory",
-                np.arange(len(territories_of)),
-                plain(territories_of, territory_pick),
-            ),
-            (
-                "SUBSIDIARY_OF",
-                "Account",
-                "Account",
-                np.arange(len(w.subsidiaries)),
-                plain(w.subsidiaries, w.subsidiary_parent),
-            ),
-            (
-                "IN_TERRITORY",
-                "Account",
-                "Territory",
-                np.arange(w.shape.accounts),
-                plain(np.arange(w.shape.accounts), w.acc_territory),
-            ),
-            (
-                "IN_SEGMENT",
-                "Account",
-                "Segment",
-                np.arange(w.shape.accounts),
-                plain(np.arange(w.shape.accounts), w.acc_tier),
-            ),
-            (
-                "IN_SEGMENT",
-                "Customer",
-                "Segment",
-                np.arange(len(evangelists)),
-                plain(evangelists, np.full(len(evangelists), 3)),
-            ),
-            (
-                "OWNS",
-                "User",
-                "Account",
-                np.arange(w.shape.accounts),
-                plain(w.acc_owner, np.arange(w.shape.accounts)),
-            ),
-            ("WORKS_AT", "Customer", "Account", np.arange(works_at_rows), works_at),
-            (
-                "KNOWS",
-                "Customer",
-                "Customer",
-                np.arange(len(w.knows_src)),
-                lambda r: (
-                    w.knows_src[r],
-                    w.knows_dst[r],
-                    {"strength": w.knows_strength[r].tolist(), "since": w.knows_since[r].tolist()},
-                ),
-            ),
-            (
-                "REFERRED",
-                "Customer",
-                "Customer",
-                np.arange(len(w.referred_src)),
-                lambda r: (
-                    w.referred_src[r],
-                    w.referred_dst[r],
-                    {"at": w.cust_created[w.referred_dst[r]].tolist()},
-                ),
-            ),
-            (
-                "OWNS",
-                "User",
-                "Deal",
-                np.arange(len(w.deal_account)),
-                plain(w.deal_rep, np.arange(len(w.deal_account))),
-            ),
-            (
-                "FOR_ACCOUNT",
-                "Deal",
-                "Account",
-                np.arange(len(w.deal_account)),
-                plain(np.arange(len(w.deal_account)), w.deal_account),
-            ),
-            (
-                "INVOLVES",
-                "Deal",
-                "Customer",
-                np.arange(len(w.inv_deal)),
-                lambda r: (
-                    w.inv_deal[r],
-                    w.inv_customer[r],
-                    {
-                        "role": [ROLES[x] for x in w.inv_role[r].tolist()],
-                        "since": w.deal_created[w.inv_deal[r]].tolist(),
-                    },
-                ),
-            ),
-            (
-                "FOR_PRODUCT",
-                "Deal",
-                "Product",
-                np.arange(len(w.deal_account)),
-                lambda r: (r, w.deal_product[r, 0], {"quantity": w.deal_quantity[r].tolist()}),
-            ),
-            (
-                "RAISED_BY",
-                "Ticket",
-                "Customer",
-                np.arange(len(w.tix_customer)),
-                plain(np.arange(len(w.tix_customer)), w.tix_customer),
-            ),
-            (
-                "ASSIGNED_TO",
-                "Ticket",
-                "User",
-                np.arange(len(w.tix_customer)),
-                plain(np.arange(len(w.tix_customer)), w.tix_agent),
-            ),
-            (
-                "ABOUT",
-                "Ticket",
-                "Product",
-                np.arange(len(w.tix_customer)),
-                plain(np.arange(len(w.tix_customer)), w.tix_product),
-            ),
-            (
-                "RESOLVES",
-                "Article",
-                "Ticket",
-                np.arange(len(solved_with_article)),
-                plain(w.tix_article[solved_with_article], solved_with_article),
-            ),
-            (
-                "TOUCHED",
-                "Campaign",
-                "Customer",
-                np.arange(len(w.touch_customer)),
-                lambda r: (
-                    w.touch_campaign[r],
-                    w.touch_customer[r],
-                    {
-                        "channel": [CAMPAIGN_CHANNELS[c] for c in w.touch_channel[r].tolist()],
-                        "kind": [TOUCH_KINDS[k] for k in w.touch_kind[r].tolist()],
-                        "at": w.touch_at[r].tolist(),
-                    },
-                ),
-            ),
-            (
-                "PERFORMED",
-                "User",
-                "Activity",
-                np.arange(len(w.act_customer)),
-                plain(w.act_user, np.arange(len(w.act_customer))),
-            ),
-            (
-                "WITH",
-                "Activity",
-                "Customer",
-                np.arange(len(w.act_customer)),
-                plain(np.arange(len(w.act_customer)), w.act_customer),
-            ),
-            (
-                "RELATES_TO",
-                "Activity",
-                "Account",
-                np.arange(len(w.act_customer)),
-                plain(np.arange(len(w.act_customer)), w.cust_account[w.act_customer]),
-            ),
-        ]
-
     def relationships(self) -> Iterator[RelationshipBatch]:
         """Every relationship batch; all their endpoints are among :meth:`nodes`."""
-        for rel_type, source, target, rows, describe in self._relationship_specs():
-            for chunk in _slices(len(rows), self.batch_size):
-                src, dst, columns = describe(rows[chunk])
-                yield RelationshipBatch(
-                    rel_type, source, target, self.ids(source, src), self.ids(target, dst), columns
-                )
+        for spec in self._links:
+            for rows in _slices(spec.count, self.batch_size):
+                src, dst, columns = spec.describe(rows)
+                sources, targets = self.ids(spec.source, src), self.ids(spec.target, dst)
+                yield RelationshipBatch(spec.type, spec.source, spec.target, sources, targets, columns)
