@@ -184,7 +184,7 @@ class EmbeddedFalkorDB:
         except (FileNotFoundError, ValueError):
             return
         deadline = time.monotonic() + 30
-        while _pid_alive(pid) and _is_redis(pid):
+        while _pid_alive(pid) and _serves(pid, self.data_dir):
             if time.monotonic() > deadline:
                 os.kill(pid, signal.SIGKILL)
             time.sleep(0.05)
@@ -222,8 +222,15 @@ class EmbeddedFalkorDB:
         return lines[-1] if lines else "empty log"
 
 
-def _is_redis(pid: int) -> bool:
+def _serves(pid: int, data_dir: Path) -> bool:
+    """Is ``pid`` a redis-server working in ``data_dir`` (not a process that reused the pid)?
+
+    Redis rewrites its command line, so look at its executable and its working
+    directory (Redis works in its ``--dir``).
+    """
     try:
-        return b"redis-server" in Path(f"/proc/{pid}/cmdline").read_bytes()
+        executable = os.readlink(f"/proc/{pid}/exe")
+        directory = os.readlink(f"/proc/{pid}/cwd")
     except OSError:
         return False
+    return executable.endswith("redis-server") and Path(directory) == data_dir.resolve()
