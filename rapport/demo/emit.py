@@ -8,12 +8,13 @@ their (deterministic) public ids.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 import numpy as np
 
 from rapport.demo import vocabulary as v
 from rapport.demo.ids import uuid7_strings
-from rapport.demo.relationships import Columns, optional, relationship_specs
+from rapport.demo.relationships import optional, relationship_specs
 from rapport.demo.world import (
     ARTICLES,
     DAY_MS,
@@ -27,6 +28,8 @@ from rapport.demo.world import (
 )
 from rapport.graph.types import NodeBatch, RelationshipBatch
 from rapport.schema.model import CAMPAIGN_CHANNELS, TICKET_CHANNELS
+
+Columns = dict[str, list[Any]]  # a batch as it is built, one list per property
 
 _ACTIVITY_KINDS = ("email", "call", "meeting", "note")
 _STAGES = ("lead", "customer", "evangelist")

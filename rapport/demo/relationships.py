@@ -10,9 +10,9 @@ import numpy as np
 
 from rapport.demo import vocabulary as v
 from rapport.demo.world import ROLES, DemoWorld
+from rapport.graph.types import Columns
 from rapport.schema.model import CAMPAIGN_CHANNELS, TOUCH_KINDS
 
-Columns = dict[str, list[Any]]
 Describe = Callable[[np.ndarray], tuple[np.ndarray, np.ndarray, Columns]]
 
 

@@ -90,21 +90,19 @@ class FalkorBulkLoad:
         self.relationships = 0
 
     async def _send(self, node_count: int, edge_count: int, blob: bytes, *, is_label: bool) -> None:
-        """Queue one GRAPH.BULK command; the next batch is encoded while the server loads this one.
+        """Send one GRAPH.BULK command once the previous one is done; don't wait for this one,
+        so the caller encodes the next batch while the server loads this one.
 
         Commands go out one at a time, in order: node numbers follow arrival order.
         """
         counts = [node_count, edge_count, 1 if is_label else 0, 0 if is_label else 1]
         args: list[Any] = [] if self._began else ["BEGIN"]
         self._began = True
-        previous = self._in_flight
-        self._in_flight = asyncio.ensure_future(self._command(previous, [*args, *counts, blob]))
-        if previous is not None:
-            await previous
+        if self._in_flight is not None:
+            await self._in_flight
+        self._in_flight = asyncio.ensure_future(self._command([*args, *counts, blob]))
 
-    async def _command(self, previous: asyncio.Future[None] | None, args: list[Any]) -> None:
-        if previous is not None:
-            await asyncio.shield(previous)
+    async def _command(self, args: list[Any]) -> None:
         try:
             await self._connection.execute_command("GRAPH.BULK", self._graph, *args)
         except Exception as error:

@@ -99,7 +99,7 @@ def plan_entity(entity: Entity, defaults: Defaults, schema: Schema) -> EntityPla
     if not entity.file.exists():
         raise MappingError(f"{entity.file}: file not found")
     fields = schema.node_fields(entity.label)
-    column_of = {name: column for name, column in entity.fields.items()}
+    column_of = entity.fields
     rows: list[Row] = []
     seen: dict[str, int] = {}
     name = entity.file.name
