@@ -4,19 +4,23 @@ from __future__ import annotations
 
 import asyncio
 import json
-import signal
+import os
 import sys
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
 import click
+import uvicorn
 
+from rapport.auth.cli import auth_commands
+from rapport.auth.errors import AuthError
+from rapport.auth.secret import signing_secret
 from rapport.cli_format import table
 from rapport.config import ConfigError, load_settings
 from rapport.demo.seed import SeedError, graph_is_empty, seed_demo
-from rapport.graph.connect import store_session
+from rapport.graph.connect import shared_embedded_database, store_session
 from rapport.graph.errors import StoreError
 from rapport.graph.types import GraphStore
 from rapport.importer.mapping import MappingError, load_mapping
@@ -30,6 +34,7 @@ T = TypeVar("T")
 
 _EXPECTED_ERRORS = (
     ConfigError, StoreError, MigrationError, SchemaViolation, SeedError, MappingError, ImportRejected,
+    AuthError,
 )  # fmt: skip
 _DEMO_CUSTOMERS = 2_000
 
@@ -41,6 +46,11 @@ def _run(work: Callable[[GraphStore], Awaitable[T]]) -> T:
         async with store_session(load_settings()) as store:
             return await work(store)
 
+    return _run_async(main)
+
+
+def _run_async(main: Callable[[], Coroutine[Any, Any, T]]) -> T:
+    """Run the coroutine ``main`` makes; expected errors become one line and exit status 1."""
     try:
         return asyncio.run(main())
     except _EXPECTED_ERRORS as error:
@@ -202,30 +212,38 @@ def import_files(
 
 
 @cli.command()
-@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--host", default="127.0.0.1", show_default=True, help="Interface to listen on.")
 @click.option("--port", default=8000, show_default=True, type=int)
+@click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 64), help="API processes.")
 @click.option("--demo", is_flag=True, help="Seed a small demo graph if the graph is empty.")
-def serve(host: str, port: int, demo: bool) -> None:
-    """Open the store, apply migrations, and hold it until SIGINT or SIGTERM.
+def serve(host: str, port: int, workers: int, demo: bool) -> None:
+    """Apply migrations (and seed the demo graph), then serve the API until SIGINT or SIGTERM."""
 
-    The HTTP API is not served yet; this keeps the embedded database running
-    (and shuts it down cleanly) for the CLI and for tools that connect to it.
-    """
-
-    async def work(store: GraphStore) -> None:
+    async def prepare(store: GraphStore) -> None:
         await MigrationRunner(store).migrate()
         if demo and await graph_is_empty(store):
             report = await seed_demo(store, _DEMO_CUSTOMERS)
             click.echo(f"rapport: seeded a demo graph of {report.customers} customers")
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(sig, stop.set)
-        click.echo(f"rapport: store ready on {store.backend} (HTTP API on {host}:{port} not yet available)")
-        await stop.wait()
-        click.echo("rapport: shutting down")
 
-    _run(work)
+    _run(prepare)
+    settings = load_settings()
+    with shared_embedded_database(settings, workers) as environment:
+        secret = signing_secret(settings)
+        if environment and secret:
+            # Workers reach the embedded database as a server: hand them its generated token secret.
+            environment["RAPPORT_JWT_SECRET"] = secret
+        os.environ.update(environment)
+        click.echo(f"rapport: serving the API on http://{host}:{port}/graphql ({workers} worker(s))")
+        uvicorn.run(
+            "rapport.app:app_from_environment",
+            factory=True,
+            host=host,
+            port=port,
+            workers=workers,
+            loop="uvloop",
+            log_level="info",
+        )
+    click.echo("rapport: shut down")
 
 
 @cli.group()
@@ -263,6 +281,10 @@ def list_fields() -> None:
                 click.echo(f"{label}.{f.name}: {f.type.value}{' required' if f.required else ''}{extra}")
 
     _run(work)
+
+
+for _command in auth_commands(_run, _run_async):
+    cli.add_command(_command)
 
 
 def main() -> None:

@@ -44,6 +44,60 @@ class Settings(BaseSettings):
     )
     query_timeout: float = Field(default=30.0, gt=0, description="default per-query timeout in seconds")
 
+    # -- the GraphQL API (rapport.api.graphql_http, rapport.resolvers.limits) --
+    graphql_timeout: float = Field(default=10.0, gt=0, description="database timeout per GraphQL request (s)")
+    graphql_max_depth: int = Field(default=12, gt=0, description="deepest field nesting a query may have")
+    graphql_max_aliases: int = Field(default=30, ge=0, description="aliases a query may use")
+    graphql_max_tokens: int = Field(default=5_000, gt=0, description="lexical tokens a document may have")
+    graphql_max_cost: int = Field(
+        default=50_000,
+        gt=0,
+        description="records a query may ask for (page sizes multiplied through nesting)",
+    )
+    graphql_max_page: int = Field(default=500, gt=0, description="largest first/last of a connection")
+    graphql_default_page: int = Field(default=20, gt=0, description="page size when first/last is not given")
+    graphql_introspection: bool = Field(
+        default=True, description="answer __schema/__type (off in production)"
+    )
+    graphiql: bool = Field(default=True, description="serve GraphiQL on GET /graphql from a browser")
+
+    # -- authentication (rapport.auth) and the analysts' Cypher endpoint (rapport.api) --
+    jwt_secret: SecretStr = Field(
+        default=SecretStr(""),
+        description="HS256 signing secret of bearer tokens (at least 32 characters); when empty on "
+        "the embedded database, one is generated into data_dir/jwt-secret",
+    )
+    jwks_url: str | None = Field(
+        default=None, description="JWKS URL of an OIDC provider; its RS256 tokens are accepted"
+    )
+    jwt_issuer: str | None = Field(default=None, description="required `iss` of bearer tokens")
+    jwt_audience: str | None = Field(default=None, description="required `aud` of bearer tokens")
+    token_ttl: int = Field(default=8 * 3600, gt=0, description="lifetime of issued tokens in seconds")
+    cypher_timeout: float = Field(default=30.0, gt=0, description="timeout of analysts' Cypher queries (s)")
+    cypher_max_rows: int = Field(default=10_000, gt=0, description="rows returned per Cypher query at most")
+    cypher_audit_file: Path | None = Field(
+        default=None, description="JSON-lines audit of Cypher queries (default data_dir/audit/cypher.jsonl)"
+    )
+
+    @field_validator("jwt_secret")
+    @classmethod
+    def _long_secret(cls, secret: SecretStr) -> SecretStr:
+        if secret.get_secret_value() and len(secret.get_secret_value()) < 32:
+            raise ValueError("must be at least 32 characters (e.g. `openssl rand -base64 48`)")
+        return secret
+
+    @field_validator("jwks_url", "jwt_issuer", "jwt_audience")
+    @classmethod
+    def _unset_when_empty(cls, value: str | None) -> str | None:
+        return value or None
+
+    @field_validator("jwks_url")
+    @classmethod
+    def _http_url(cls, url: str | None) -> str | None:
+        if url is not None and not url.startswith(("https://", "http://")):
+            raise ValueError("must be an https:// (or http://) URL")
+        return url
+
     @field_validator("neo4j_uri")
     @classmethod
     def _known_scheme(cls, uri: str | None) -> str | None:

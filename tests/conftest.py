@@ -14,13 +14,19 @@ import os
 from collections.abc import AsyncIterator
 from pathlib import Path
 
+import httpx
 import pytest
 import pytest_asyncio
+from pydantic import SecretStr
 
+from rapport.app import create_app
 from rapport.config import Settings
+from rapport.demo.seed import seed_demo
 from rapport.graph.connect import open_store
 from rapport.graph.falkordb_store import FalkorDBStore
 from rapport.graph.types import GraphStore
+from tests.api_client import ApiClient
+from tests.http_server import serving
 
 BACKENDS = ("falkordb", "neo4j")
 
@@ -73,3 +79,30 @@ async def open_second_connection(store: GraphStore, tmp_path: Path) -> GraphStor
     if isinstance(store, FalkorDBStore) and store.embedded is not None:
         return await open_store(Settings(data_dir=tmp_path, falkordb_url=store.embedded.url))
     return await open_store(settings_for(store.backend, tmp_path))
+
+
+DEMO_CUSTOMERS = 100
+"""Size of the demo graph API tests read (seeded once per test module and backend)."""
+
+
+@pytest_asyncio.fixture(scope="module")
+async def demo_store(session_store: GraphStore) -> GraphStore:
+    """A store of each backend holding the migrated demo graph of ``DEMO_CUSTOMERS`` customers.
+
+    Tests using it may add records but must not change or delete demo records.
+    """
+    await session_store.clear()
+    await seed_demo(session_store, DEMO_CUSTOMERS, seed=7)
+    return session_store
+
+
+@pytest_asyncio.fixture(scope="module")
+async def api(demo_store: GraphStore, tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[ApiClient]:
+    """The Rapport application served over real HTTP on ``demo_store``."""
+    settings = settings_for(demo_store.backend, tmp_path_factory.mktemp("api"))
+    settings = settings.model_copy(update={"jwt_secret": SecretStr("api-tests-signing-secret-of-32-chars+")})
+    async with (
+        serving(create_app(settings, store=demo_store)) as base_url,
+        httpx.AsyncClient(base_url=base_url, timeout=30) as http,
+    ):
+        yield ApiClient(http, demo_store, settings)

@@ -14,9 +14,11 @@ from rapport.graph.types import GraphStore
 from tests.conftest import neo4j_settings
 
 
-def run(*args: str, env: dict[str, str], timeout: float = 120) -> subprocess.CompletedProcess[str]:
+def run(
+    *args: str, env: dict[str, str], timeout: float = 120, input: str | None = None
+) -> subprocess.CompletedProcess[str]:
     clean = {k: v for k, v in os.environ.items() if not k.startswith("RAPPORT_")}
-    return subprocess.run([sys.executable, "-m", "rapport", *args], env={**clean, **env},
+    return subprocess.run([sys.executable, "-m", "rapport", *args], env={**clean, **env}, input=input,
                           capture_output=True, text=True, timeout=timeout, check=False)  # fmt: skip
 
 
@@ -75,15 +77,16 @@ def test_migrate_dry_run_status_and_apply(store_env: dict[str, str], store: Grap
     dry = run("migrate", "--dry-run", env=env)
     assert dry.returncode == 0, dry.stderr
     assert "CREATE CONSTRAINT customer_id IF NOT EXISTS" in dry.stdout
-    assert "3 pending migration(s); nothing applied" in dry.stdout
+    assert "4 pending migration(s); nothing applied" in dry.stdout
     assert "pending" in run("migrate", "--status", env=env).stdout
     applied = run("migrate", env=env)
-    assert f"3 migration(s) applied on {store.backend}" in applied.stdout
+    assert f"4 migration(s) applied on {store.backend}" in applied.stdout
     status = run("migrate", "--status", env=env).stdout.splitlines()
     assert [line.split()[:2] for line in status] == [
         ["V001", "applied"],
         ["V002", "applied"],
         ["V003", "applied"],
+        ["V004", "applied"],
     ]
 
 
@@ -134,6 +137,7 @@ def test_two_processes_migrating_at_once_apply_each_file_once(
         "applied V001__unique_ids.cypher",
         "applied V002__lookup_indexes.cypher",
         "applied V003__fulltext_search.cypher",
+        "applied V004__auth.cypher",
     ]
 
 

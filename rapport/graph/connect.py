@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 
 from rapport.config import Settings
 from rapport.graph.embedded import EmbeddedFalkorDB
@@ -54,3 +54,23 @@ async def store_session(settings: Settings) -> AsyncIterator[GraphStore]:
         yield store
     finally:
         await store.close()
+
+
+@contextmanager
+def shared_embedded_database(settings: Settings, workers: int) -> Iterator[dict[str, str]]:
+    """Start the embedded database for several API workers; yield the environment that points them to it.
+
+    One worker opens the embedded database itself. Several cannot (its data
+    directory admits one owner), so this process owns it and the workers
+    connect to it as a FalkorDB server. With Neo4j or a configured FalkorDB
+    server there is nothing to start.
+    """
+    if workers == 1 or settings.neo4j_uri or settings.falkordb_url:
+        yield {}
+        return
+    embedded = EmbeddedFalkorDB(settings.data_dir, fsync=settings.embedded_fsync)
+    embedded.start()
+    try:
+        yield {"RAPPORT_FALKORDB_URL": embedded.url}
+    finally:
+        embedded.stop()

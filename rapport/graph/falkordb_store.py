@@ -8,6 +8,7 @@ from typing import Any
 
 import redis.exceptions
 from falkordb.asyncio import FalkorDB
+from falkordb.asyncio.query_result import QueryResult
 from redis.asyncio import BlockingConnectionPool
 
 from rapport.graph.bulk import BulkWriter
@@ -25,10 +26,21 @@ from rapport.graph.errors import (
 from rapport.graph.falkordb_batch import GUARD_ERROR, compose
 from rapport.graph.falkordb_bulk import FalkorBulkLoad
 from rapport.graph.falkordb_ddl import translate
-from rapport.graph.types import BulkSink, Params, Record, Statement
+from rapport.graph.types import BulkSink, Params, Record, Statement, Table
 from rapport.graph.values import from_falkordb
 
 _CONSTRAINT_WAIT_S = 60.0
+
+# FalkorDB's error messages, by the Neo4j status code of the same mistake.
+_CODES = (
+    ("Invalid input", "Neo.ClientError.Statement.SyntaxError"),
+    ("Unknown function", "Neo.ClientError.Statement.SyntaxError"),
+    ("not defined", "Neo.ClientError.Statement.SyntaxError"),
+    ("Missing parameters", "Neo.ClientError.Statement.ParameterMissing"),
+    ("Type mismatch", "Neo.ClientError.Statement.TypeError"),
+    ("Division by zero", "Neo.ClientError.Statement.ArithmeticError"),
+    ("is not registered", "Neo.ClientError.Procedure.ProcedureNotFound"),
+)
 
 
 def _translate_error(error: Exception) -> StoreError:
@@ -41,7 +53,7 @@ def _translate_error(error: Exception) -> StoreError:
         return QueryTimeout(message)
     if "RO_QUERY is to be executed only on read-only queries" in message:
         return ReadOnlyViolation("a read query tried to write")
-    return QueryError(message)
+    return QueryError(message, next((code for text, code in _CODES if text in message), None))
 
 
 class FalkorDBStore:
@@ -100,14 +112,19 @@ class FalkorDBStore:
     def _timeout_ms(self, timeout: float | None) -> int:
         return max(1, round((self._default_timeout if timeout is None else timeout) * 1000))
 
+    async def _run(
+        self, cypher: str, params: Params | None, timeout: float | None, *, read_only: bool
+    ) -> QueryResult:
+        run = self._graph.ro_query if read_only else self._graph.query
+        try:
+            return await run(cypher, dict(params or {}), timeout=self._timeout_ms(timeout))
+        except (redis.exceptions.RedisError, OSError) as error:
+            raise _translate_error(error) from error
+
     async def _query(
         self, cypher: str, params: Params | None, timeout: float | None, *, read_only: bool
     ) -> list[Record]:
-        run = self._graph.ro_query if read_only else self._graph.query
-        try:
-            result = await run(cypher, dict(params or {}), timeout=self._timeout_ms(timeout))
-        except (redis.exceptions.RedisError, OSError) as error:
-            raise _translate_error(error) from error
+        result = await self._run(cypher, params, timeout, read_only=read_only)
         names = [column[1] for column in result.header]
         return [
             {name: from_falkordb(value) for name, value in zip(names, row, strict=True)}
@@ -118,6 +135,15 @@ class FalkorDBStore:
         self, cypher: str, params: Params | None = None, *, timeout: float | None = None
     ) -> list[Record]:
         return await self._query(cypher, params, timeout, read_only=True)
+
+    async def read_table(
+        self, cypher: str, params: Params | None = None, *, timeout: float | None = None, max_rows: int
+    ) -> Table:
+        # FalkorDB sends the whole result at once; only the first rows are converted.
+        result = await self._run(cypher, params, timeout, read_only=True)
+        rows = [[from_falkordb(value) for value in row] for row in result.result_set[:max_rows]]
+        columns = tuple(column[1] for column in result.header)
+        return Table(columns, rows, truncated=len(result.result_set) > max_rows)
 
     async def write(
         self, cypher: str, params: Params | None = None, *, timeout: float | None = None

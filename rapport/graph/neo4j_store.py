@@ -8,7 +8,12 @@ from typing import TypeVar
 
 import neo4j
 import neo4j.exceptions as neo4j_errors
-from neo4j import AsyncGraphDatabase, AsyncManagedTransaction, unit_of_work
+from neo4j import (
+    AsyncGraphDatabase,
+    AsyncManagedTransaction,
+    NotificationDisabledClassification,
+    unit_of_work,
+)
 
 from rapport.graph.bulk import BulkWriter
 from rapport.graph.dialect import Neo4jDialect
@@ -22,7 +27,7 @@ from rapport.graph.errors import (
     StoreError,
     StoreUnavailable,
 )
-from rapport.graph.types import BulkSink, Params, Record, Statement
+from rapport.graph.types import BulkSink, Params, Record, Statement, Table
 from rapport.graph.values import from_neo4j
 
 T = TypeVar("T")
@@ -50,10 +55,10 @@ def _translate_error(error: Exception) -> StoreError:
     if isinstance(error, neo4j_errors.Neo4jError):
         code = error.code or ""
         if code.endswith(_TIMEOUT_CODES):
-            return QueryTimeout(error.message or code)
+            return QueryTimeout(error.message or code, code or None)
         if code == _ACCESS_MODE_CODE:
             return ReadOnlyViolation("a read query tried to write")
-        return QueryError(error.message or str(error))
+        return QueryError(error.message or str(error), code or None)
     if isinstance(error, neo4j_errors.DriverError):
         return StoreUnavailable(f"Neo4j driver error: {error}")
     return QueryError(str(error))
@@ -87,7 +92,14 @@ class Neo4jStore:
     ) -> Neo4jStore:
         """Connect and verify that the server answers and accepts the credentials."""
         try:
-            driver = AsyncGraphDatabase.driver(uri, auth=(user, password), connection_acquisition_timeout=30)
+            driver = AsyncGraphDatabase.driver(
+                uri,
+                auth=(user, password),
+                connection_acquisition_timeout=30,
+                # "Unknown property/label" notes are noise where optional and custom fields are
+                # queried before any node has them; the driver would log each one as a warning.
+                notifications_disabled_classifications=[NotificationDisabledClassification.UNRECOGNIZED],
+            )
         except (neo4j_errors.ConfigurationError, ValueError) as error:
             raise StoreConfigError(f"invalid Neo4j URI {uri!r}: {error}") from error
         store = cls(driver, database, default_timeout=default_timeout)
@@ -120,6 +132,18 @@ class Neo4jStore:
     ) -> list[Record]:
         async def work(tx: AsyncManagedTransaction) -> list[Record]:
             return await _rows(await tx.run(cypher, dict(params or {})))
+
+        return await self._run(work, timeout, read_only=True)
+
+    async def read_table(
+        self, cypher: str, params: Params | None = None, *, timeout: float | None = None, max_rows: int
+    ) -> Table:
+        async def work(tx: AsyncManagedTransaction) -> Table:
+            result = await tx.run(cypher, dict(params or {}))
+            records = await result.fetch(max_rows + 1)
+            await result.consume()  # the server discards the rest unsent
+            rows = [[from_neo4j(v) for v in record.values()] for record in records[:max_rows]]
+            return Table(tuple(result.keys()), rows, truncated=len(records) > max_rows)
 
         return await self._run(work, timeout, read_only=True)
 

@@ -46,6 +46,15 @@ class GraphPath:
 
 
 @dataclass(frozen=True, slots=True)
+class Table:
+    """A query result as a table: column names (known even without rows), rows in column order."""
+
+    columns: tuple[str, ...]
+    rows: list[list[Any]]
+    truncated: bool = False  # the query had more rows than were asked for
+
+
+@dataclass(frozen=True, slots=True)
 class Statement:
     """One parameterized Cypher statement of a write transaction.
 
@@ -123,6 +132,16 @@ class GraphStore(Protocol):
         self, cypher: str, params: Params | None = None, *, timeout: float | None = None
     ) -> list[Record]:
         """Run a read-only query; a query that tries to write is refused."""
+        ...
+
+    async def read_table(
+        self, cypher: str, params: Params | None = None, *, timeout: float | None = None, max_rows: int
+    ) -> Table:
+        """Run a read-only query as :meth:`read` does; return its first ``max_rows`` rows as a table.
+
+        For analysts' queries, whose size is unknown: rows past ``max_rows`` are
+        not converted (nor, on Neo4j, sent) and ``truncated`` says they existed.
+        """
         ...
 
     async def write(

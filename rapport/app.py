@@ -1,0 +1,95 @@
+"""The Starlette application: one store, one schema, the HTTP endpoints.
+
+Nothing connects at import or construction: the store is opened (or taken
+from the caller) in the lifespan, and everything that depends on it is
+built there, into one :class:`AppState` on ``app.state.rapport``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from rapport.api.cypher_endpoint import cypher_query
+from rapport.api.graphql_http import GraphQLEndpoint, graphql_endpoint
+from rapport.auth.authenticator import Authenticator
+from rapport.auth.http import EXCEPTION_HANDLERS, password_login
+from rapport.config import Settings, load_settings
+from rapport.graph.connect import open_store
+from rapport.graph.types import GraphStore
+from rapport.schema.custom_fields import CustomFields
+from rapport.schema.validation import Schema
+
+
+@dataclass(slots=True)
+class AppState:
+    """What every request handler may use; built once per application start."""
+
+    settings: Settings
+    store: GraphStore
+    schema: Schema
+    authenticator: Authenticator
+    graphql: GraphQLEndpoint
+
+
+def state_of(request: Request) -> AppState:
+    """The application's state, as the lifespan built it."""
+    state: AppState = request.app.state.rapport
+    return state
+
+
+async def health(request: Request) -> JSONResponse:
+    """200 when the store answers a query, 503 otherwise."""
+    state = state_of(request)
+    try:
+        await state.store.read("RETURN 1 AS ok", timeout=5)
+    except Exception as error:  # any failure to answer means unhealthy
+        return JSONResponse(
+            {"status": "unavailable", "backend": state.store.backend, "error": str(error)}, 503
+        )
+    return JSONResponse({"status": "ok", "backend": state.store.backend})
+
+
+async def graphql(request: Request) -> Response:
+    return await state_of(request).graphql(request)
+
+
+def create_app(settings: Settings, store: GraphStore | None = None) -> Starlette:
+    """The Rapport application. With ``store`` given, it is used and left open at shutdown."""
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        opened = store or await open_store(settings)
+        try:
+            schema = await CustomFields(opened).load()
+            authenticator = await Authenticator.from_settings(settings, opened)
+            app.state.rapport = AppState(
+                settings=settings,
+                store=opened,
+                schema=schema,
+                graphql=graphql_endpoint(settings, opened, schema),
+                authenticator=authenticator,
+            )
+            yield
+        finally:
+            if store is None:
+                await opened.close()
+
+    routes = [
+        Route("/health", health, methods=["GET"]),
+        Route("/graphql", graphql, methods=["GET", "POST"]),
+        Route("/db/{database}/query/v2", cypher_query, methods=["POST"]),
+        Route("/auth/token", password_login, methods=["POST"]),
+    ]
+    return Starlette(routes=routes, lifespan=lifespan, exception_handlers=EXCEPTION_HANDLERS)
+
+
+def app_from_environment() -> Starlette:
+    """The application configured by ``RAPPORT_*`` variables: the factory each uvicorn worker calls."""
+    return create_app(load_settings())

@@ -1,0 +1,251 @@
+"""A selection set compiled into Cypher: map projections, and a ``CALL`` per nested connection.
+
+The query returns exactly the data the selection asks for, in one round
+trip; :mod:`rapport.resolvers.shaping` then turns the raw maps into the
+response (cursors, page info, date-times).
+
+Raw shapes the Cypher produces:
+- an object: a map keyed by response key;
+- a connection: ``{e: [edge], s: {count, sum_f, avg_f, min_f, max_f}, g_<key>: [{value, count}]}``,
+  ``e`` holding up to one row more than the page, so the next page's existence is known;
+- an edge: ``{c: [sort-key values], n: object, p: {relationship properties}}``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from rapport.resolvers.cypher import QueryBuilder
+from rapport.resolvers.filters import FilterCompiler, conjunction
+from rapport.resolvers.pagination import Page, page_of
+from rapport.resolvers.selection import Fragments, Selected
+from rapport.schema.graphql_model import GraphQLModel, LabelView, RelationshipField
+
+CONNECTION_KEYS = frozenset({"edges", "nodes", "pageInfo", "totalCount", "aggregate", "__typename"})
+AGGREGATE_TYPES = {"sum": "Sums", "avg": "Averages", "min": "Extremes", "max": "Extremes"}
+
+
+@dataclass
+class Compiler:
+    """Compiles selections of one request; every query it builds shares ``qb``'s parameters."""
+
+    model: GraphQLModel
+    fragments: Fragments
+    filters: FilterCompiler
+    qb: QueryBuilder
+    default_page: int
+    max_page: int
+
+    # -- objects ----------------------------------------------------------------
+    def project(
+        self, view: LabelView, var: str, selections: dict[str, Selected], path: str
+    ) -> tuple[list[str], str]:
+        """``CALL`` clauses to run with ``var`` bound, and the map expression of its selection."""
+        calls: list[str] = []
+        entries = []
+        for key, selected in selections.items():
+            name = selected.name
+            if name == "__typename":
+                entries.append(f"{key}: '{view.label}'")
+            elif name == "id":
+                entries.append(f"{key}: '{view.label}:' + {var}.id")
+            elif name in view.fields:
+                entries.append(f"{key}: {var}.{name}")
+            elif name in view.relationships:
+                clauses, raw = self.connection(
+                    self.model.view(view.relationships[name].other), selected, f"{path}.{key}",
+                    owner=var, rel=view.relationships[name],
+                )  # fmt: skip
+                calls.extend(clauses)
+                entries.append(f"{key}: {raw}")
+        return calls, "{" + ", ".join(entries) + "}"
+
+    def object_selections(self, view: LabelView, selected: Selected) -> dict[str, Selected]:
+        return self.fragments.sub(selected, {view.label, "Node"})
+
+    # -- connections --------------------------------------------------------------
+    def connection(
+        self,
+        view: LabelView,
+        selected: Selected,
+        path: str,
+        owner: str | None = None,
+        rel: RelationshipField | None = None,
+    ) -> tuple[list[str], str]:
+        """Clauses computing a connection's parts, and the raw connection map built from them.
+
+        Without ``owner`` the records are matched at the top of the query; with
+        one, each part is a ``CALL`` that aggregates without grouping keys, so
+        it yields exactly one row for every owner (an empty list, a zero count).
+        """
+        args = selected.args(self.fragments.variables)
+        page = page_of(args, view, self.default_page, self.max_page, path)
+        parts = self.fragments.sub(selected, {f"{rel.edge_type_name if rel else view.label}Connection"})
+        edge_sel, node_sel = self._edge_and_node_selections(view, rel, parts)
+        clauses: list[str] = []
+        entries = []
+        if edge_sel is not None or node_sel is not None or _wants(parts, "pageInfo"):
+            node, edge, out = self.qb.var("n"), self.qb.var("r"), self.qb.var("e")
+            rows, edge_map = self._page(
+                view, rel, owner, node, edge, args, page, edge_sel, node_sel or {}, path
+            )
+            if owner:
+                clauses.append(f"CALL {{ WITH {owner} {rows} RETURN collect({edge_map}) AS {out} }}")
+            else:
+                clauses.append(f"{rows} WITH collect({edge_map}) AS {out}")
+            entries.append(f"e: {out}")
+        stats = self._stats(view, parts)
+        if stats:
+            out = self.qb.var("s")
+            node, edge = self.qb.var("n"), self.qb.var("r")
+            match = self._match(view, rel, owner, node, edge, args, None, path)
+            exprs = ", ".join(
+                f"{k}: {self._aggregate(fn, node, field, view)}" for k, (fn, field) in stats.items()
+            )
+            clauses.append(f"CALL {{ {self._with(owner)}{match} RETURN {{{exprs}}} AS {out} }}")
+            entries.append(f"s: {out}")
+        for key, field in self._groupings(view, parts).items():
+            out = self.qb.var("g")
+            node, edge = self.qb.var("n"), self.qb.var("r")
+            match = self._match(view, rel, owner, node, edge, args, None, path)
+            clauses.append(
+                f"CALL {{ {self._with(owner)}{match} WITH {node}.{field} AS v, count(*) AS k ORDER BY v "
+                f"RETURN collect({{value: v, count: k}}) AS {out} }}"
+            )
+            entries.append(f"g_{key}: {out}")
+        return clauses, "{" + ", ".join(entries) + "}"
+
+    def _edge_and_node_selections(
+        self, view: LabelView, rel: RelationshipField | None, parts: dict[str, Selected]
+    ) -> tuple[dict[str, Selected] | None, dict[str, Selected] | None]:
+        edge_type = f"{rel.edge_type_name if rel else view.label}Edge"
+        edge_sel = None
+        node_nodes = []
+        for selected in parts.values():
+            if selected.name == "edges":
+                edge_sel = {**(edge_sel or {}), **self.fragments.sub(selected, {edge_type})}
+            elif selected.name == "nodes":
+                node_nodes.extend(selected.nodes)
+        for selected in (edge_sel or {}).values():
+            if selected.name == "node":
+                node_nodes.extend(selected.nodes)
+        node_sel = (
+            self.fragments.collect((n.selection_set for n in node_nodes), {view.label, "Node"})
+            if node_nodes
+            else None
+        )
+        return edge_sel, node_sel
+
+    def _page(
+        self,
+        view: LabelView,
+        rel: RelationshipField | None,
+        owner: str | None,
+        node: str,
+        edge: str,
+        args: dict[str, Any],
+        page: Page,
+        edge_sel: dict[str, Selected] | None,
+        node_sel: dict[str, Selected],
+        path: str,
+    ) -> tuple[str, str]:
+        """The clauses yielding one page of rows (plus one), and the raw edge map of a row."""
+        match = self._match(view, rel, owner, node, edge, args, page, path)
+        carried = f"{edge}, {node}" if rel else node
+        limit = self.qb.param(page.size + 1)
+        nested, node_map = self.project(view, node, node_sel, path)
+        entries = [f"c: {page.cursor_values(node)}", f"n: {node_map}"]
+        if rel and edge_sel:
+            props = sorted(
+                {s.name for s in edge_sel.values() if s.name not in ("node", "cursor", "__typename")}
+            )
+            if props:
+                entries.append("p: {" + ", ".join(f"{p}: {edge}.{p}" for p in props) + "}")
+        rows = f"{match} WITH {carried} ORDER BY {page.order_by(node)} LIMIT {limit} {' '.join(nested)}"
+        return rows, "{" + ", ".join(entries) + "}"
+
+    def _match(
+        self,
+        view: LabelView,
+        rel: RelationshipField | None,
+        owner: str | None,
+        node: str,
+        edge: str,
+        args: dict[str, Any],
+        page: Page | None,
+        path: str,
+    ) -> str:
+        """``MATCH`` the connection's records, filtered by where, edgeWhere, the read rule and the cursors."""
+        pattern = rel.pattern(owner or "", edge, node) if rel else f"({node}:{view.label})"
+        parts = [
+            self.filters.node(
+                self.filters.with_rule(args.get("where"), view.label), view, node, f"{path}.where"
+            )
+        ]
+        if rel:
+            parts.append(self.filters.edge(args.get("edgeWhere"), rel.edge_fields, edge, f"{path}.edgeWhere"))
+        condition = conjunction(parts)
+        keyset = page.predicate(node, self.qb) if page else None
+        predicates = " AND ".join(f"({p})" for p in (condition.predicate, keyset) if p)
+        where = f" WHERE {predicates}" if predicates else ""
+        if condition.is_simple:
+            return f"MATCH {pattern}{where}"
+        carried = ", ".join(v for v in (owner, edge if rel else None, node) if v)
+        return f"MATCH {pattern} {' '.join(condition.calls)} WITH {carried}{where}"
+
+    def match_nodes(self, view: LabelView, node: str, where: dict[str, Any], path: str) -> str:
+        """``MATCH`` records of ``view`` bound to ``node`` that satisfy ``where`` and the read rule."""
+        return self._match(view, None, None, node, "", {"where": where}, None, path)
+
+    @staticmethod
+    def _with(owner: str | None) -> str:
+        return f"WITH {owner} " if owner else ""
+
+    # -- aggregates -----------------------------------------------------------------
+    def aggregate_parts(self, view: LabelView, selected: Selected) -> dict[str, Selected]:
+        return self.fragments.sub(selected, {f"{view.label}Aggregate"})
+
+    def aggregate_fields(self, view: LabelView, selected: Selected) -> dict[str, Selected]:
+        """The fields asked of ``sum``/``avg``/``min``/``max``."""
+        return self.fragments.sub(selected, {f"{view.label}{AGGREGATE_TYPES[selected.name]}"})
+
+    def _stats(self, view: LabelView, parts: dict[str, Selected]) -> dict[str, tuple[str, str | None]]:
+        """Raw stat name -> (function, field) for totalCount and the aggregate's count/sum/avg/min/max."""
+        stats: dict[str, tuple[str, str | None]] = {}
+        for selected in parts.values():
+            if selected.name == "totalCount":
+                stats["count"] = ("count", None)
+            elif selected.name == "aggregate":
+                for inner in self.aggregate_parts(view, selected).values():
+                    if inner.name == "count":
+                        stats["count"] = ("count", None)
+                    elif inner.name in AGGREGATE_TYPES:
+                        for leaf in self.aggregate_fields(view, inner).values():
+                            if leaf.name != "__typename":
+                                stats[f"{inner.name}_{leaf.name}"] = (inner.name, leaf.name)
+        return stats
+
+    def _groupings(self, view: LabelView, parts: dict[str, Selected]) -> dict[str, str]:
+        groupings = {}
+        for selected in parts.values():
+            if selected.name == "aggregate":
+                for inner in self.aggregate_parts(view, selected).values():
+                    if inner.name == "countBy":
+                        groupings[f"{selected.key}_{inner.key}"] = inner.args(self.fragments.variables)[
+                            "field"
+                        ]
+        return groupings
+
+    @staticmethod
+    def _aggregate(function: str, node: str, field: str | None, view: LabelView) -> str:
+        if field is None:
+            return f"count({node})"
+        expression = f"{function}({node}.{field})"
+        if function == "sum" and view.fields[field].kind.value in ("Int", "Long"):
+            return f"toInteger({expression})"  # FalkorDB sums integers as floats
+        return expression
+
+
+def _wants(parts: dict[str, Selected], name: str) -> bool:
+    return any(selected.name == name for selected in parts.values())

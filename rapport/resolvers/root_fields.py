@@ -1,0 +1,90 @@
+"""Root query fields, each compiled into one Cypher query and a function that finishes its rows."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from rapport.graph.types import Record
+from rapport.resolvers.errors import UserInputError
+from rapport.resolvers.filters import RECORD_ID
+from rapport.resolvers.ids import parse_global_id, record_id_for
+from rapport.resolvers.projection import Compiler
+from rapport.resolvers.selection import Selected
+from rapport.resolvers.shaping import ShapePlanner
+from rapport.schema.graphql_model import LabelView
+
+
+@dataclass(frozen=True)
+class RootQuery:
+    """One root field's query; ``cypher`` is ``None`` when the answer needs no database trip."""
+
+    cypher: str | None
+    finish: Callable[[list[Record]], Any]
+
+
+def compile_root_field(compiler: Compiler, selected: Selected) -> RootQuery:
+    """The query answering ``selected`` (a field of ``Query``) with its whole selection."""
+    model = compiler.model
+    name, path = selected.name, selected.key
+    singular = {label[:1].lower() + label[1:]: view for label, view in model.labels.items()}
+    plural = {view.plural: view for view in model.labels.values()}
+    args = selected.args(compiler.fragments.variables)
+    if name in plural:
+        view = plural[name]
+        plan = ShapePlanner(compiler).connection(None, view, selected, path)
+        clauses, raw = compiler.connection(view, selected, path)
+        return RootQuery(f"{' '.join(clauses)} RETURN {raw} AS data", lambda rows: plan(rows[0]["data"]))
+    if name in singular:
+        view = singular[name]
+        return _by_ids(compiler, selected, [(view, record_id_for(str(args["id"]), view.label))], single=True)
+    if name == "node":
+        try:
+            label, record_id = parse_global_id(str(args["id"]), model.labels.keys())
+        except UserInputError:
+            return RootQuery(None, lambda rows: None)  # an id that cannot exist resolves to null
+        return _by_ids(compiler, selected, [(model.view(label), record_id)], single=True)
+    if name == "nodes":
+        wanted = []
+        for value in args["ids"]:
+            try:
+                label, record_id = parse_global_id(str(value), model.labels.keys())
+            except UserInputError:
+                label, record_id = "", str(value)
+            wanted.append((model.labels.get(label), record_id))
+        return _by_ids(compiler, selected, wanted, single=False)
+    raise UserInputError(f"{name} is not a query field", path)
+
+
+def _by_ids(
+    compiler: Compiler, selected: Selected, wanted: list[tuple[LabelView | None, str]], *, single: bool
+) -> RootQuery:
+    """Records by label and record id, in the order asked; missing or unreadable ones are null."""
+    branches = []
+    plans = {}
+    for view in {v.label: v for v, _ in wanted if v is not None}.values():
+        ids = [record_id for v, record_id in wanted if v is view]
+        node = compiler.qb.var("n")
+        selections = compiler.object_selections(view, selected)
+        match = compiler.match_nodes(view, node, {RECORD_ID: {"in": ids}}, selected.key)
+        nested, node_map = compiler.project(view, node, selections, selected.key)
+        branches.append(
+            f"{match} {' '.join(nested)} RETURN {{l: '{view.label}', i: {node}.id, d: {node_map}}} AS data"
+        )
+        plans[view.label] = ShapePlanner(compiler).object(view, selections, selected.key)
+
+    def finish(rows: list[Record]) -> Any:
+        found = {(row["data"]["l"], row["data"]["i"]): row["data"]["d"] for row in rows}
+        values = [
+            plans[view.label](found.get((view.label, record_id))) if view is not None else None
+            for view, record_id in wanted
+        ]
+        return values[0] if single else values
+
+    if not branches:
+        return RootQuery(None, finish)
+    if len(branches) == 1:
+        return RootQuery(branches[0], finish)
+    union = " UNION ALL ".join(branches)
+    return RootQuery(f"CALL {{ {union} }} RETURN data", finish)

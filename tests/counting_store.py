@@ -1,0 +1,24 @@
+"""A store wrapper that counts database round trips, to hold the API to one query per root field."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rapport.graph.types import GraphStore, Params, Record
+
+
+class CountingStore:
+    """Delegates to a real store and counts the queries sent through ``read``."""
+
+    def __init__(self, store: GraphStore) -> None:
+        self._store = store
+        self.reads: list[str] = []
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._store, name)
+
+    async def read(
+        self, cypher: str, params: Params | None = None, *, timeout: float | None = None
+    ) -> list[Record]:
+        self.reads.append(cypher)
+        return await self._store.read(cypher, params, timeout=timeout)
