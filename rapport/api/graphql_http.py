@@ -39,6 +39,7 @@ from rapport.graph.types import GraphStore
 from rapport.resolvers.errors import RequestError
 from rapport.resolvers.executor import QueryExecutor
 from rapport.resolvers.limits import Limits, check_limits
+from rapport.resolvers.mutation_executor import MutationExecutor
 from rapport.resolvers.selection import Fragments
 from rapport.schema.graphql_model import GraphQLModel
 from rapport.schema.graphql_types import build_schema
@@ -87,6 +88,7 @@ class GraphQLEndpoint:
     """The ``/graphql`` endpoint (HTTP; WebSocket subscriptions are served beside it)."""
 
     executor: QueryExecutor
+    mutations: MutationExecutor
     documents: DocumentCache
     limits: Limits
     graphiql: bool
@@ -182,9 +184,13 @@ class GraphQLEndpoint:
             check_limits(operation, fragments, self.limits)
         except RequestError as error:
             raise _Refused(400, [_error(error.message, error.code)]) from None
-        if kind != "query":
-            raise _Refused(400, [_error(f"{kind} operations are not served over HTTP here", "BAD_REQUEST")])
-        result = await self.executor.execute(checked.document, operation, fragments, actor, request_id)
+        if kind == "mutation":
+            fields = fragments.collect([operation.selection_set], {"Mutation"})
+            result = await self.mutations.execute(fields, fragments, actor)
+        elif kind == "query":
+            result = await self.executor.execute(checked.document, operation, fragments, actor, request_id)
+        else:
+            raise _Refused(400, [_error("subscriptions are served over WebSocket, not HTTP", "BAD_REQUEST")])
         body: dict[str, Any] = {"data": result.data}
         if result.errors:
             body["errors"] = [e.as_json() for e in result.errors]
@@ -238,7 +244,8 @@ def graphql_endpoint(settings: Settings, store: GraphStore, schema: Schema) -> G
         max_page=settings.graphql_max_page,
     )
     executor = QueryExecutor(store, model, graphql_schema, limits, settings.graphql_timeout)
+    mutations = MutationExecutor(store, model, schema, limits, settings.graphql_timeout)
     documents = DocumentCache(
         graphql_schema, max_tokens=limits.max_tokens, introspection=settings.graphql_introspection
     )
-    return GraphQLEndpoint(executor, documents, limits, settings.graphiql)
+    return GraphQLEndpoint(executor, mutations, documents, limits, settings.graphiql)

@@ -97,27 +97,34 @@ class Records:
                 raise VersionConflict(
                     f"{label} {id} is at version {current['version']}, not {expected_version}"
                 )
-            fields = self.schema.node_fields(label)
-            # Properties outside the model (scores, embeddings) are not ours to validate or drop.
-            known = {k: v for k, v in current.items() if k in fields}
-            merged = self.schema.validate_node(label, {**known, **changes})
-            patch = {
-                **merged,
-                **{k: None for k in known if k not in merged},  # null removes the property
-                "updatedAt": now_millis(),
-                "version": current["version"] + 1,
-            }
-            rows = await self._store.write(
-                f"MATCH (n:{label} {{id: $id}}) WHERE n.version = $version "
-                "SET n += $patch RETURN properties(n) AS props",
-                {"id": id, "version": current["version"], "patch": patch},
-            )
+            statement = self.plan_update(label, current, changes)
+            rows = await self._store.write(statement.cypher, statement.params)
             if rows:
                 updated: dict[str, Any] = rows[0]["props"]
                 return updated
             if expected_version is not None:
                 raise VersionConflict(f"{label} {id} changed while it was being updated")
         raise VersionConflict(f"{label} {id} kept changing; gave up after {_MAX_UPDATE_ATTEMPTS} tries")
+
+    def plan_update(self, label: str, current: Mapping[str, Any], changes: Mapping[str, Any]) -> Statement:
+        """Validate ``changes`` merged into the ``current`` properties; the statement writes them only
+        while the node is still at the version read (it returns no row otherwise)."""
+        fields = self.schema.node_fields(label)
+        # Properties outside the model (scores, embeddings) are not ours to validate or drop.
+        known = {k: v for k, v in current.items() if k in fields}
+        merged = self.schema.validate_node(label, {**known, **changes})
+        patch = {
+            **merged,
+            **{k: None for k in known if k not in merged},  # null removes the property
+            "updatedAt": now_millis(),
+            "version": current["version"] + 1,
+        }
+        return Statement(
+            f"MATCH (n:{label} {{id: $id}}) WHERE n.version = $version "
+            "SET n += $patch RETURN properties(n) AS props",
+            {"id": current["id"], "version": current["version"], "patch": patch},
+            required_match=f"{label} {current['id']} changed since version {current['version']}",
+        )
 
     async def delete(self, label: str, id: str) -> bool:
         """Delete a node and its relationships; return whether it existed."""
@@ -156,15 +163,20 @@ class Records:
 
     async def unrelate(self, type_name: str, source: NodeRef, target: NodeRef) -> int:
         """Delete every ``type_name`` relationship from ``source`` to ``target``; return how many."""
+        statement = self.plan_unrelate(type_name, source, target)
+        rows = await self._store.write(statement.cypher, statement.params)
+        return int(rows[0]["deleted"]) if rows else 0
+
+    def plan_unrelate(self, type_name: str, source: NodeRef, target: NodeRef) -> Statement:
+        """The statement deleting every ``type_name`` relationship from ``source`` to ``target``."""
         self.schema.relationship(type_name)
         self.schema.label(source.label)
         self.schema.label(target.label)
-        rows = await self._store.write(
+        return Statement(
             f"MATCH (:{source.label} {{id: $source}})-[r:{type_name}]->(:{target.label} {{id: $target}}) "
             "DELETE r RETURN count(*) AS deleted",
             {"source": source.id, "target": target.id},
         )
-        return int(rows[0]["deleted"]) if rows else 0
 
     async def apply(self, statements: Sequence[Statement]) -> list[list[Record]]:
         """Run planned statements as one transaction: all take effect or none."""

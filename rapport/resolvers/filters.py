@@ -33,15 +33,40 @@ _QUANTIFIERS = {"some": "{h} > 0", "none": "{h} = 0", "all": "{h} = {t}", "singl
 
 @dataclass
 class Condition:
-    """A compiled filter: ``calls`` bind the counters ``predicate`` reads (``None``: always true)."""
+    """A compiled filter: ``calls`` bind the counters ``predicate`` reads (``None``: always true).
+
+    ``prefilter`` is a part of the predicate that needs no counters (the
+    simple conjuncts): it can narrow the ``MATCH`` before any ``CALL`` runs,
+    so a record looked up by id is not found by scanning its whole label.
+    """
 
     predicate: str | None = None
     calls: list[str] = field(default_factory=list)
     counters: list[str] = field(default_factory=list)
+    prefilter: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.is_simple and self.prefilter is None:
+            self.prefilter = self.predicate
 
     @property
     def is_simple(self) -> bool:
         return not self.calls
+
+
+def filtered_match(pattern: str, condition: Condition, carried: str, extra: str | None = None) -> str:
+    """``MATCH pattern`` kept where ``condition`` (and ``extra``) hold.
+
+    A simple condition filters the ``MATCH`` itself, where indexes serve it;
+    one with relationship counts needs its ``CALL``s first, then ``WITH
+    carried WHERE``.
+    """
+    predicates = " AND ".join(f"({p})" for p in (condition.predicate, extra) if p)
+    where = f" WHERE {predicates}" if predicates else ""
+    if condition.is_simple:
+        return f"MATCH {pattern}{where}"
+    prefilter = f" WHERE {condition.prefilter}" if condition.prefilter else ""
+    return f"MATCH {pattern}{prefilter} {' '.join(condition.calls)} WITH {carried}{where}"
 
 
 def conjunction(parts: list[Condition]) -> Condition:
@@ -52,11 +77,13 @@ def _combine(parts: list[Condition], operator: str) -> Condition:
     predicates = [p.predicate for p in parts if p.predicate is not None]
     if operator == "OR" and len(predicates) < len(parts):
         predicates = []  # one always-true branch makes the disjunction always true
-    combined = Condition(f" {operator} ".join(f"({p})" for p in predicates) if predicates else None)
-    for part in parts:
-        combined.calls += part.calls
-        combined.counters += part.counters
-    return combined
+    predicate = f" {operator} ".join(f"({p})" for p in predicates) if predicates else None
+    calls = [call for part in parts for call in part.calls]
+    counters = [counter for part in parts for counter in part.counters]
+    if not calls:
+        return Condition(predicate)
+    prefilters = [p.prefilter for p in parts if p.prefilter] if operator == "AND" else []
+    return Condition(predicate, calls, counters, " AND ".join(f"({p})" for p in prefilters) or None)
 
 
 @dataclass
@@ -110,6 +137,11 @@ class FilterCompiler:
             else:
                 raise UserInputError(f"{at}: {key} is not a property of the relationship", at)
         return conjunction(parts)
+
+    def match_nodes(self, view: LabelView, var: str, where: Where | None, path: str) -> str:
+        """``MATCH`` the ``view.label`` records bound to ``var`` that satisfy ``where`` and the rule."""
+        condition = self.node(self.with_rule(where, view.label), view, var, path)
+        return filtered_match(f"({var}:{view.label})", condition, var)
 
     def with_rule(self, where: Where | None, label: str) -> Where | None:
         """``where`` narrowed by the actor's read rule for ``label``."""

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from rapport.resolvers.cypher import QueryBuilder
-from rapport.resolvers.filters import FilterCompiler, conjunction
+from rapport.resolvers.filters import FilterCompiler, conjunction, filtered_match
 from rapport.resolvers.pagination import Page, page_of
 from rapport.resolvers.selection import Fragments, Selected
 from rapport.schema.graphql_model import GraphQLModel, LabelView, RelationshipField
@@ -185,18 +185,9 @@ class Compiler:
         ]
         if rel:
             parts.append(self.filters.edge(args.get("edgeWhere"), rel.edge_fields, edge, f"{path}.edgeWhere"))
-        condition = conjunction(parts)
         keyset = page.predicate(node, self.qb) if page else None
-        predicates = " AND ".join(f"({p})" for p in (condition.predicate, keyset) if p)
-        where = f" WHERE {predicates}" if predicates else ""
-        if condition.is_simple:
-            return f"MATCH {pattern}{where}"
         carried = ", ".join(v for v in (owner, edge if rel else None, node) if v)
-        return f"MATCH {pattern} {' '.join(condition.calls)} WITH {carried}{where}"
-
-    def match_nodes(self, view: LabelView, node: str, where: dict[str, Any], path: str) -> str:
-        """``MATCH`` records of ``view`` bound to ``node`` that satisfy ``where`` and the read rule."""
-        return self._match(view, None, None, node, "", {"where": where}, None, path)
+        return filtered_match(pattern, conjunction(parts), carried, keyset)
 
     @staticmethod
     def _with(owner: str | None) -> str:

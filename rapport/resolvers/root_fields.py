@@ -38,13 +38,15 @@ def compile_root_field(compiler: Compiler, selected: Selected) -> RootQuery:
         return RootQuery(f"{' '.join(clauses)} RETURN {raw} AS data", lambda rows: plan(rows[0]["data"]))
     if name in singular:
         view = singular[name]
-        return _by_ids(compiler, selected, [(view, record_id_for(str(args["id"]), view.label))], single=True)
+        return records_by_ids(
+            compiler, selected, [(view, record_id_for(str(args["id"]), view.label))], single=True
+        )
     if name == "node":
         try:
             label, record_id = parse_global_id(str(args["id"]), model.labels.keys())
         except UserInputError:
             return RootQuery(None, lambda rows: None)  # an id that cannot exist resolves to null
-        return _by_ids(compiler, selected, [(model.view(label), record_id)], single=True)
+        return records_by_ids(compiler, selected, [(model.view(label), record_id)], single=True)
     if name == "nodes":
         wanted = []
         for value in args["ids"]:
@@ -53,21 +55,22 @@ def compile_root_field(compiler: Compiler, selected: Selected) -> RootQuery:
             except UserInputError:
                 label, record_id = "", str(value)
             wanted.append((model.labels.get(label), record_id))
-        return _by_ids(compiler, selected, wanted, single=False)
+        return records_by_ids(compiler, selected, wanted, single=False)
     raise UserInputError(f"{name} is not a query field", path)
 
 
-def _by_ids(
+def records_by_ids(
     compiler: Compiler, selected: Selected, wanted: list[tuple[LabelView | None, str]], *, single: bool
 ) -> RootQuery:
-    """Records by label and record id, in the order asked; missing or unreadable ones are null."""
+    """Records by label and record id with ``selected``'s selection, in the order asked; missing or
+    unreadable ones are null."""
     branches = []
     plans = {}
     for view in {v.label: v for v, _ in wanted if v is not None}.values():
         ids = [record_id for v, record_id in wanted if v is view]
         node = compiler.qb.var("n")
         selections = compiler.object_selections(view, selected)
-        match = compiler.match_nodes(view, node, {RECORD_ID: {"in": ids}}, selected.key)
+        match = compiler.filters.match_nodes(view, node, {RECORD_ID: {"in": ids}}, selected.key)
         nested, node_map = compiler.project(view, node, selections, selected.key)
         branches.append(
             f"{match} {' '.join(nested)} RETURN {{l: '{view.label}', i: {node}.id, d: {node_map}}} AS data"
