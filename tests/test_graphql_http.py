@@ -5,7 +5,14 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
+from rapport.api.graphql_http import GRAPHQL_RESPONSE
+from rapport.app import create_app
+from rapport.graph.types import Params, Record
 from tests.api_client import ApiClient
+from tests.counting_store import CountingStore
+from tests.http_server import serving
 
 DEALS = "{ deals(first: 100) { totalCount edges { node { id } } } }"
 
@@ -131,3 +138,54 @@ async def test_support_sees_tickets_assigned_to_them_or_their_team(api: ApiClien
     assert body["data"]["tickets"]["totalCount"] == visible[0]["c"]
     everyone = (await api.post_graphql("{ tickets { totalCount } }", token=api.token("viewer"))).json()
     assert everyone["data"]["tickets"]["totalCount"] >= visible[0]["c"]
+
+
+async def test_aliases_and_tokens_are_limited(api: ApiClient) -> None:
+    token = api.token("admin")
+    aliases = " ".join(f"a{i}: __typename" for i in range(40))
+    many = await api.post_graphql(f"{{ {aliases} }}", token=token)
+    assert many.status_code == 400 and "aliases" in many.json()["errors"][0]["message"]
+    long_document = "{ " + " ".join("__typename" for _ in range(6_000)) + " }"
+    huge = await api.post_graphql(long_document, token=token)
+    assert huge.status_code == 400 and codes(huge.json()) == ["GRAPHQL_PARSE_FAILED"]
+
+
+async def test_introspection_can_be_switched_off(api: ApiClient) -> None:
+    settings = api.settings.model_copy(update={"graphql_introspection": False, "graphiql": False})
+    async with serving(create_app(settings, store=api.store)) as base_url:
+        response = await api.http.post(
+            f"{base_url}/graphql",
+            json={"query": "{ __schema { types { name } } }"},
+            headers={"Authorization": f"Bearer {api.token('admin')}", "Accept": GRAPHQL_RESPONSE},
+        )
+        page = await api.http.get(f"{base_url}/graphql", headers={"Accept": "text/html"})
+    assert response.status_code == 400 and "introspection is disabled" in response.text
+    assert page.status_code != 200 or "graphiql" not in page.text.lower()
+
+
+async def test_unexpected_errors_are_masked_and_logged_with_a_request_id(
+    api: ApiClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    async with serving(create_app(api.settings, store=BrokenStore(api.store))) as base_url:  # type: ignore[arg-type]
+        response = await api.http.post(
+            f"{base_url}/graphql",
+            json={"query": "{ deals { totalCount } }"},
+            headers={"Authorization": f"Bearer {api.token('admin')}"},
+        )
+    error = response.json()["errors"][0]
+    assert response.status_code == 500 and "secret internals" not in response.text
+    request_id = error["extensions"]["requestId"]
+    assert error["extensions"]["code"] == "INTERNAL_SERVER_ERROR" and request_id in error["message"]
+    logged = [r for r in caplog.records if request_id in r.getMessage()]
+    assert logged and logged[0].exc_info is not None
+
+
+class BrokenStore(CountingStore):
+    """A store whose GraphQL reads fail the way a bug would."""
+
+    async def read(
+        self, cypher: str, params: Params | None = None, *, timeout: float | None = None
+    ) -> list[Record]:
+        if "_CustomField" in cypher:
+            return await super().read(cypher, params, timeout=timeout)
+        raise RuntimeError("secret internals")
