@@ -65,8 +65,8 @@ DEALS_FILTERED = (
 )
 
 UPDATE_DEAL = (
-    "mutation($id: ID!, $amount: Long!) { updateDeal(input: {id: $id, set: {amount: $amount}}) "
-    "{ deal { id amount version } userErrors { field message code } } }"
+    "mutation($id: ID!, $amount: Long!) { updateDeal(id: $id, set: {amount: $amount}) "
+    "{ record { id amount version } userErrors { field message code } } }"
 )
 
 
@@ -92,7 +92,7 @@ def _has_deals(data: Data) -> bool:
 
 def _updated(data: Data) -> bool:
     payload = data.get("updateDeal") or {}
-    return payload.get("deal") is not None and not payload.get("userErrors")
+    return payload.get("record") is not None and not payload.get("userErrors")
 
 
 SCENARIOS: tuple[Scenario, ...] = (

@@ -36,8 +36,19 @@ def now_millis() -> int:
     return epoch_millis(dt.datetime.now(dt.UTC))
 
 
+# Values both drivers hand over as they are; checked first because results are mostly these.
+_PLAIN = frozenset({str, int, float, bool, type(None)})
+
+
 def from_neo4j(value: Any) -> Any:
     """Convert a value from the ``neo4j`` driver into the shared record shape."""
+    kind = type(value)
+    if kind in _PLAIN:
+        return value
+    if kind is list:
+        return [from_neo4j(v) for v in value]
+    if kind is dict:
+        return {k: from_neo4j(v) for k, v in value.items()}
     if isinstance(value, neo4j.graph.Node):
         return GraphNode(
             element_id=value.element_id,
@@ -68,6 +79,13 @@ def from_neo4j(value: Any) -> Any:
 
 def from_falkordb(value: Any) -> Any:
     """Convert a value from the ``falkordb`` client into the shared record shape."""
+    kind = type(value)
+    if kind in _PLAIN:
+        return value
+    if kind is list:
+        return [from_falkordb(v) for v in value]
+    if kind is dict:
+        return {k: from_falkordb(v) for k, v in value.items()}
     if isinstance(value, FalkorNode):
         return GraphNode(
             element_id=str(value.id),
