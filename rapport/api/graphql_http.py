@@ -15,7 +15,7 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
@@ -39,6 +39,7 @@ from rapport.graph.types import GraphStore
 from rapport.resolvers.errors import RequestError
 from rapport.resolvers.executor import QueryExecutor
 from rapport.resolvers.limits import Limits, check_limits
+from rapport.resolvers.lru import LRU
 from rapport.resolvers.mutation_executor import MutationExecutor
 from rapport.resolvers.selection import Fragments
 from rapport.schema.graphql_model import GraphQLModel
@@ -92,6 +93,7 @@ class GraphQLEndpoint:
     documents: DocumentCache
     limits: Limits
     graphiql: bool
+    within_limits: LRU[bool] = field(default_factory=lambda: LRU(2_000))  # requests already checked
 
     async def __call__(self, request: Request) -> Response:
         request_id = uuid.uuid4().hex
@@ -180,15 +182,24 @@ class GraphQLEndpoint:
             {d.name.value: d for d in checked.document.definitions if isinstance(d, FragmentDefinitionNode)},
             variables,
         )
-        try:
-            check_limits(operation, fragments, self.limits)
-        except RequestError as error:
-            raise _Refused(400, [_error(error.message, error.code)]) from None
+        request_key = (
+            payload.query,
+            payload.operation_name,
+            orjson.dumps(variables, option=orjson.OPT_SORT_KEYS),
+        )
+        if self.within_limits.get(request_key) is None:
+            try:
+                check_limits(operation, fragments, self.limits)
+            except RequestError as error:
+                raise _Refused(400, [_error(error.message, error.code)]) from None
+            self.within_limits.put(request_key, True)
         if kind == "mutation":
             fields = fragments.collect([operation.selection_set], {"Mutation"})
             result = await self.mutations.execute(fields, fragments, actor)
         elif kind == "query":
-            result = await self.executor.execute(checked.document, operation, fragments, actor, request_id)
+            result = await self.executor.execute(
+                checked.document, operation, fragments, actor, request_id, request_key
+            )
         else:
             raise _Refused(400, [_error("subscriptions are served over WebSocket, not HTTP", "BAD_REQUEST")])
         body: dict[str, Any] = {"data": result.data}

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Mapping
+from collections.abc import Hashable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -24,8 +24,9 @@ from rapport.resolvers.cypher import QueryBuilder
 from rapport.resolvers.errors import RequestError
 from rapport.resolvers.filters import FilterCompiler
 from rapport.resolvers.limits import Limits
+from rapport.resolvers.lru import LRU
 from rapport.resolvers.projection import Compiler
-from rapport.resolvers.root_fields import compile_root_field
+from rapport.resolvers.root_fields import RootQuery, compile_root_field
 from rapport.resolvers.selection import Fragments, Selected
 from rapport.schema.graphql_model import GraphQLModel
 
@@ -64,6 +65,7 @@ class QueryExecutor:
     schema: GraphQLSchema
     limits: Limits
     timeout: float
+    plans: LRU[tuple[RootQuery, dict[str, Any]]] = field(default_factory=lambda: LRU(2_000))
 
     async def execute(
         self,
@@ -72,7 +74,10 @@ class QueryExecutor:
         fragments: Fragments,
         actor: Actor,
         request_id: str,
+        request_key: Hashable,
     ) -> QueryResult:
+        """Answer ``operation``; ``request_key`` identifies the document, operation and variables,
+        so that a repeated request reuses its compiled queries."""
         roots = fragments.collect([operation.selection_set], {"Query"})
         errors: list[FieldError] = []
         data: dict[str, Any] = {}
@@ -80,7 +85,11 @@ class QueryExecutor:
         if introspection:
             data.update(self._introspect(document, operation, fragments, introspection, errors))
         tasks = {
-            key: asyncio.ensure_future(self._root_field(selected, fragments, actor, request_id))
+            key: asyncio.ensure_future(
+                self._root_field(
+                    selected, fragments, actor, request_id, (request_key, key, actor.role, actor.user_id)
+                )
+            )
             for key, selected in roots.items()
             if selected.name not in _INTROSPECTION and selected.name != "__typename"
         }
@@ -100,22 +109,26 @@ class QueryExecutor:
         return QueryResult({key: data[key] for key in roots}, errors)
 
     async def _root_field(
-        self, selected: Selected, fragments: Fragments, actor: Actor, request_id: str
+        self, selected: Selected, fragments: Fragments, actor: Actor, request_id: str, plan_key: Hashable
     ) -> Any:
-        qb = QueryBuilder()
-        compiler = Compiler(
-            self.model,
-            fragments,
-            FilterCompiler(self.model, qb, read_rules(actor)),
-            qb,
-            self.limits.default_page,
-            self.limits.max_page,
-        )
-        query = compile_root_field(compiler, selected)
+        plan = self.plans.get(plan_key)
+        if plan is None:
+            qb = QueryBuilder()
+            compiler = Compiler(
+                self.model,
+                fragments,
+                FilterCompiler(self.model, qb, read_rules(actor)),
+                qb,
+                self.limits.default_page,
+                self.limits.max_page,
+            )
+            plan = (compile_root_field(compiler, selected), qb.params)
+            self.plans.put(plan_key, plan)
+        query, params = plan
         if query.cypher is None:
             return query.finish([])
         log.debug("request %s field %s: %s", request_id, selected.key, query.cypher)
-        rows = await self.store.read(query.cypher, qb.params, timeout=self.timeout)
+        rows = await self.store.read(query.cypher, params, timeout=self.timeout)
         return query.finish(rows)
 
     def _introspect(
