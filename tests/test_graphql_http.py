@@ -189,3 +189,13 @@ class BrokenStore(CountingStore):
         if "_CustomField" in cypher:
             return await super().read(cypher, params, timeout=timeout)
         raise RuntimeError("secret internals")
+
+
+async def test_managers_see_the_deals_their_teams_own(api: ApiClient) -> None:
+    rows = await api.store.read(
+        "MATCH (m:User {role: 'manager'})-[:MEMBER_OF]->(:Team)<-[:MEMBER_OF]-(:User)-[:OWNS]->(d:Deal) "
+        "RETURN m.id AS manager, count(DISTINCT d) AS deals ORDER BY deals DESC, manager LIMIT 1"
+    )
+    manager, expected = rows[0]["manager"], rows[0]["deals"]
+    body = (await api.post_graphql("{ deals { totalCount } }", token=api.token("manager", user_id=manager))).json()
+    assert 0 < body["data"]["deals"]["totalCount"] == expected
