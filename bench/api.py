@@ -36,7 +36,6 @@ import os
 import secrets
 import sys
 import tempfile
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -54,6 +53,7 @@ from bench.api_queries import (
 from bench.api_servers import (
     BASELINE_SERVER,
     RAPPORT_SERVER,
+    UNCACHED_BASELINE_SERVER,
     database,
     server_environment,
     serving,
@@ -66,6 +66,25 @@ from rapport.demo.seed import seed_demo
 from rapport.graph.connect import store_session
 
 BACKENDS = ("falkordb", "neo4j")
+
+
+@dataclass(frozen=True, slots=True)
+class Server:
+    """An API server to measure, and what it answers."""
+
+    name: str
+    arguments: tuple[str, ...]  # Python's arguments; the port is appended
+    scenarios: tuple[Scenario, ...]
+
+
+RAPPORT = Server("rapport", RAPPORT_SERVER, SCENARIOS)
+BASELINE = Server("baseline", BASELINE_SERVER, (BASELINE_SCENARIO,))
+# In this order: the baselines' answers to (1) are compared with Rapport's before (3) changes deals.
+SERVERS = (
+    BASELINE,
+    Server("baseline-nocache", UNCACHED_BASELINE_SERVER, (BASELINE_SCENARIO,)),
+    RAPPORT,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,6 +111,7 @@ TARGETS = (Target("(1)", "falkordb", 32, 2_000, 25),)
 RATIO_CONNECTIONS = 32
 RATIO_TARGET = 3.0
 RATIO_BACKEND = "falkordb"
+NOT_AVAILABLE = "not available in this build"
 
 
 @dataclass(frozen=True, slots=True)
@@ -163,7 +183,11 @@ def _measure_connections(run: BackendRun, server: str, scenario: Scenario, url: 
 
 
 def _checked(run: BackendRun, server: str, scenario: Scenario, url: str) -> bool:
-    """Send every distinct request once; record a FAILED row and return False if any answer is wrong."""
+    """Send every distinct request once; record a FAILED row and return False if any answer is wrong.
+
+    The first server to answer a scenario sets the reference: the others
+    must answer exactly the same, or they would not be doing the same work.
+    """
     problem = None
     try:
         answers = check_answers(url, scenario.bodies(run.samples), run.token, scenario.valid)
@@ -180,24 +204,22 @@ def _checked(run: BackendRun, server: str, scenario: Scenario, url: str) -> bool
     return problem is None
 
 
-def _measure_server(
-    run: BackendRun, server: str, arguments: Sequence[str], scenarios: Sequence[Scenario]
-) -> None:
-    """Start one server, check and measure each scenario against it, stop it."""
-    _progress(f"{run.backend}: starting {server}")
-    with serving(arguments, run.environment, run.workdir / f"{server}.log") as base:
+def _measure_server(run: BackendRun, server: Server) -> None:
+    """Start one server, check and measure each of its scenarios, stop it."""
+    _progress(f"{run.backend}: starting {server.name}")
+    with serving(server.arguments, run.environment, run.workdir / f"{server.name}.log") as base:
         url = f"{base}/graphql"
         schema = check_answers(url, [json.dumps({"query": MUTATION_FIELDS})], run.token, lambda _: True)[0]
         offered = mutation_fields(schema)
-        for scenario in scenarios:
+        for scenario in server.scenarios:
             if scenario.needs_mutation and scenario.needs_mutation not in offered:
-                run.rows.append(Row(server, scenario, None, None, "not available in this build"))
+                run.rows.append(Row(server.name, scenario, None, None, NOT_AVAILABLE))
                 continue
-            if not _checked(run, server, scenario, url):
+            if not _checked(run, server.name, scenario, url):
                 continue
-            bodies = run.workdir / f"{server}-{scenario.key.strip('()')}.jsonl"
+            bodies = run.workdir / f"bodies-{scenario.key.strip('()')}.jsonl"
             bodies.write_text("\n".join(scenario.bodies(run.samples)) + "\n")
-            _measure_connections(run, server, scenario, url, bodies)
+            _measure_connections(run, server.name, scenario, url, bodies)
 
 
 def _run_backend(backend: str, args: argparse.Namespace) -> BackendRun:
@@ -208,9 +230,8 @@ def _run_backend(backend: str, args: argparse.Namespace) -> BackendRun:
         _progress(f"{backend}: seeding {args.customers:,} customers")
         sizes, samples = asyncio.run(_prepare_graph(settings_from(environment), args.customers, args.seed))
         run = BackendRun(backend, args, workdir, environment, _admin_token(secret), samples, sizes)
-        # The baseline goes first: its answers to (1) are compared before (3) changes any deal.
-        _measure_server(run, "baseline", BASELINE_SERVER, [BASELINE_SCENARIO])
-        _measure_server(run, "rapport", RAPPORT_SERVER, SCENARIOS)
+        for server in SERVERS:
+            _measure_server(run, server)
         return run
 
 
@@ -226,26 +247,29 @@ def _machine() -> str:
     return f"{os.cpu_count()} cores{model}"
 
 
-def _row_line(row: Row, backend: str) -> str:
-    query = f"{row.scenario.key} {row.scenario.title}"
-    if row.load is None:
-        conns = "-" if row.connections is None else str(row.connections)
-        return f"{row.server:<9} {query:<22} {conns:>5} {'-':>9} {'-':>8} {'-':>8} {'-':>6}  {row.note}"
-    load = row.load
-    targets = [
-        t
-        for t in TARGETS
-        if (row.server, t.scenario, t.backend, t.connections)
-        == ("rapport", row.scenario.key, backend, row.connections)
-    ]
-    verdict = "".join(f"  target {t.verdict(load)}" for t in targets)
-    return (
-        f"{row.server:<9} {query:<22} {row.connections:>5} {load.per_second:>9,.0f} {load.p50_ms:>8.2f} "
-        f"{load.p99_ms:>8.2f} {load.errors:>6}{verdict}"
+def _target_verdicts(row: Row, backend: str) -> str:
+    if row.load is None or row.server != RAPPORT.name:
+        return ""
+    key = (row.scenario.key, backend, row.connections)
+    return "".join(
+        f"  target {t.verdict(row.load)}" for t in TARGETS if (t.scenario, t.backend, t.connections) == key
     )
 
 
-def _ratio_line(run: BackendRun) -> str:
+def _row_line(row: Row, backend: str) -> str:
+    query = f"{row.scenario.key} {row.scenario.title}"
+    conns = "-" if row.connections is None else str(row.connections)
+    if row.load is None:
+        figures = f"{'-':>9} {'-':>8} {'-':>8} {'-':>6}  {row.note}"
+    else:
+        load = row.load
+        figures = f"{load.per_second:>9,.0f} {load.p50_ms:>8.2f} {load.p99_ms:>8.2f} {load.errors:>6}"
+    return f"{row.server:<16} {query:<22} {conns:>5} {figures}{_target_verdicts(row, backend)}"
+
+
+def _ratio_lines(run: BackendRun) -> list[str]:
+    """Rapport / each baseline, for the baselines' scenario at ``RATIO_CONNECTIONS``."""
+
     def rate(server: str) -> float | None:
         for row in run.rows:
             key = (row.server, row.scenario.key, row.connections)
@@ -253,14 +277,22 @@ def _ratio_line(run: BackendRun) -> str:
                 return row.load.per_second
         return None
 
-    rapport, baseline = rate("rapport"), rate("baseline")
-    head = f"{BASELINE_SCENARIO.key} at {RATIO_CONNECTIONS} connections: rapport / baseline = "
-    if not rapport or not baseline:
-        return head + "not measured"
-    ratio = rapport / baseline
-    if run.backend == RATIO_BACKEND:
-        return head + f"{ratio:.2f}x  (target >= {RATIO_TARGET:g}x: {_met(ratio >= RATIO_TARGET)})"
-    return head + f"{ratio:.2f}x  (the {RATIO_TARGET:g}x target is for {RATIO_BACKEND})"
+    lines = []
+    rapport = rate(RAPPORT.name)
+    for server in (s for s in SERVERS if s is not RAPPORT):
+        line = f"{BASELINE_SCENARIO.key} at {RATIO_CONNECTIONS} connections: rapport / {server.name} = "
+        baseline = rate(server.name)
+        if not rapport or not baseline:
+            lines.append(line + "not measured")
+            continue
+        ratio = rapport / baseline
+        line += f"{ratio:.2f}x"
+        if server is BASELINE and run.backend == RATIO_BACKEND:
+            line += f"  (target >= {RATIO_TARGET:g}x: {_met(ratio >= RATIO_TARGET)})"
+        elif server is BASELINE:
+            line += f"  (the {RATIO_TARGET:g}x target is for {RATIO_BACKEND})"
+        lines.append(line)
+    return lines
 
 
 def _print_report(run: BackendRun) -> None:
@@ -268,16 +300,20 @@ def _print_report(run: BackendRun) -> None:
     print(f"\n== {run.backend}: {run.sizes}")
     print(
         f"   {_machine()}; wrk {args.threads} thread(s), {args.duration:g} s per run after a "
-        f"{args.warmup:g} s warm-up, median of {args.repeat}; server and wrk share the machine"
+        f"{args.warmup:g} s warm-up, median of {args.repeat}; servers and wrk share the machine"
     )
-    print(f"{'server':<9} {'query':<22} {'conns':>5} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'errors':>6}")
-    for server in ("rapport", "baseline"):
-        for row in (r for r in run.rows if r.server == server):
+    header = (
+        f"{'server':<16} {'query':<22} {'conns':>5} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'errors':>6}"
+    )
+    print(header)
+    for server in (RAPPORT, *(s for s in SERVERS if s is not RAPPORT)):
+        for row in (r for r in run.rows if r.server == server.name):
             print(_row_line(row, run.backend))
-    print(_ratio_line(run))
+    for line in _ratio_lines(run):
+        print(line)
     for row in run.rows:
-        if row.note == "not available in this build":
-            print(f"{row.scenario.key} {row.scenario.title}: not available in this build")
+        if row.note == NOT_AVAILABLE:
+            print(f"{row.scenario.key} {row.scenario.title}: {NOT_AVAILABLE}")
     if run.backend == "neo4j":
         print("note: the Neo4j graph was reseeded with the demo graph and left in place")
     sys.stdout.flush()

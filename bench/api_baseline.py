@@ -1,21 +1,23 @@
 """The baseline for bench.api: a straightforward strawberry API, one resolver per field.
 
     .venv/bin/python -m bench.api_baseline --port 8001     # RAPPORT_* variables choose the store
+    .venv/bin/python -m bench.api_baseline --port 8001 --no-document-caches
 
 This is how a GraphQL API over a graph is usually written first: strawberry
 types for Account, Customer, Deal and User, and an async resolver on every
 relationship field that runs its own Cypher query through the same
-:class:`~rapport.graph.types.GraphStore` Rapport uses. Nothing is compiled,
-batched or cached, so a request for an account with its contacts, open deals
-and owner costs four round trips (N+1 once lists nest).
+:class:`~rapport.graph.types.GraphStore` Rapport uses. No selection is
+compiled and no query batched, so a request for an account with its
+contacts, open deals and owner costs four round trips (N+1 once lists nest).
 
 It answers query (1) of :mod:`bench.api` with the same response as Rapport
 (global ids, the same order: by record id, the same default page of 20), and
-it authenticates every request with Rapport's own authenticator and caches
-parsed and validated documents (strawberry's ParserCache and ValidationCache,
-as Rapport caches them), so the comparison measures execution: one query per
-root field against one per relationship field. Served like ``rapport
-serve --workers 1``: one uvicorn worker with uvloop, access log on.
+it authenticates every request with Rapport's own authenticator. It caches
+parsed and validated documents with strawberry's ParserCache and
+ValidationCache, as Rapport caches them, so the comparison measures
+execution: one query per root field against one per relationship field.
+``--no-document-caches`` gives strawberry's defaults instead. Served like
+``rapport serve --workers 1``: one uvicorn worker with uvloop, access log on.
 """
 
 from __future__ import annotations
@@ -257,8 +259,13 @@ class BaselineGraphQL(GraphQL[Context, None]):
         return Context(state.store, actor)
 
 
-def create_app() -> Starlette:
-    """The baseline application on the store the ``RAPPORT_*`` variables name."""
+def create_app(document_caches: bool = True) -> Starlette:
+    """The baseline application on the store the ``RAPPORT_*`` variables name.
+
+    ``document_caches`` adds strawberry's own caches of parsed and validated
+    documents (Rapport caches them too); without them most of a request's
+    time goes to validating the document again, not to executing it.
+    """
     settings = load_settings()
 
     @asynccontextmanager
@@ -273,12 +280,15 @@ def create_app() -> Starlette:
     async def health(request: Request) -> Response:
         return PlainTextResponse("ok")
 
-    # strawberry's own caches of parsed and validated documents: Rapport caches them too, and
-    # without them the baseline would mostly measure validation, not per-field execution.
-    schema = strawberry.Schema(query=Query, extensions=[ParserCache(), ValidationCache()])
-    view = BaselineGraphQL(schema, graphql_ide=None)
+    extensions = [ParserCache(), ValidationCache()] if document_caches else []
+    view = BaselineGraphQL(strawberry.Schema(query=Query, extensions=extensions), graphql_ide=None)
     routes = [Route("/graphql", view, methods=["GET", "POST"]), Route("/health", health)]
     return Starlette(routes=routes, lifespan=lifespan)
+
+
+def create_app_without_caches() -> Starlette:
+    """strawberry's defaults: every request's document is parsed and validated again."""
+    return create_app(document_caches=False)
 
 
 def main() -> None:
@@ -287,9 +297,13 @@ def main() -> None:
     )
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8001)
+    parser.add_argument(
+        "--no-document-caches", action="store_true", help="parse and validate every request's document"
+    )
     args = parser.parse_args()
+    factory = "create_app_without_caches" if args.no_document_caches else "create_app"
     uvicorn.run(
-        "bench.api_baseline:create_app",
+        f"bench.api_baseline:{factory}",
         factory=True,
         host=args.host,
         port=args.port,

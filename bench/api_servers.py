@@ -36,8 +36,10 @@ NEO4J_VARIABLES = (
 _START_TIMEOUT_S = 300.0  # migrations on a large graph, a cold Neo4j driver
 _STOP_TIMEOUT_S = 30.0
 
+# Python's arguments for each server; the port is appended.
 RAPPORT_SERVER = ("-m", "rapport", "serve", "--workers", "1", "--port")
 BASELINE_SERVER = ("-m", "bench.api_baseline", "--port")
+UNCACHED_BASELINE_SERVER = ("-m", "bench.api_baseline", "--no-document-caches", "--port")
 
 
 @contextmanager

@@ -26,6 +26,24 @@ CONNECTION_KEYS = frozenset({"edges", "nodes", "pageInfo", "totalCount", "aggreg
 AGGREGATE_TYPES = {"sum": "Sums", "avg": "Averages", "min": "Extremes", "max": "Extremes"}
 
 
+@dataclass(frozen=True)
+class _Scope:
+    """One part of a connection being compiled: whose records, through which relationship,
+    bound to which variables, with which arguments."""
+
+    view: LabelView
+    rel: RelationshipField | None
+    owner: str | None
+    node: str
+    edge: str
+    args: dict[str, Any]
+    path: str
+
+    @property
+    def with_owner(self) -> str:
+        return f"WITH {self.owner} " if self.owner else ""
+
+
 @dataclass
 class Compiler:
     """Compiles selections of one request; every query it builds shares ``qb``'s parameters."""
@@ -86,10 +104,8 @@ class Compiler:
         clauses: list[str] = []
         entries = []
         if edge_sel is not None or node_sel is not None or _wants(parts, "pageInfo"):
-            node, edge, out = self.qb.var("n"), self.qb.var("r"), self.qb.var("e")
-            rows, edge_map = self._page(
-                view, rel, owner, node, edge, args, page, edge_sel, node_sel or {}, path
-            )
+            scope, out = self._scope(view, rel, owner, args, path), self.qb.var("e")
+            rows, edge_map = self._page(scope, page, edge_sel, node_sel or {})
             if owner:
                 clauses.append(f"CALL {{ WITH {owner} {rows} RETURN collect({edge_map}) AS {out} }}")
             else:
@@ -97,24 +113,31 @@ class Compiler:
             entries.append(f"e: {out}")
         stats = self._stats(view, parts)
         if stats:
-            out = self.qb.var("s")
-            node, edge = self.qb.var("n"), self.qb.var("r")
-            match = self._match(view, rel, owner, node, edge, args, None, path)
+            scope, out = self._scope(view, rel, owner, args, path), self.qb.var("s")
             exprs = ", ".join(
-                f"{k}: {self._aggregate(fn, node, field, view)}" for k, (fn, field) in stats.items()
+                f"{k}: {self._aggregate(fn, scope.node, field, view)}" for k, (fn, field) in stats.items()
             )
-            clauses.append(f"CALL {{ {self._with(owner)}{match} RETURN {{{exprs}}} AS {out} }}")
+            clauses.append(f"CALL {{ {scope.with_owner}{self._match(scope)} RETURN {{{exprs}}} AS {out} }}")
             entries.append(f"s: {out}")
         for key, field in self._groupings(view, parts).items():
-            out = self.qb.var("g")
-            node, edge = self.qb.var("n"), self.qb.var("r")
-            match = self._match(view, rel, owner, node, edge, args, None, path)
+            scope, out = self._scope(view, rel, owner, args, path), self.qb.var("g")
             clauses.append(
-                f"CALL {{ {self._with(owner)}{match} WITH {node}.{field} AS v, count(*) AS k ORDER BY v "
+                f"CALL {{ {scope.with_owner}{self._match(scope)} "
+                f"WITH {scope.node}.{field} AS v, count(*) AS k ORDER BY v "
                 f"RETURN collect({{value: v, count: k}}) AS {out} }}"
             )
             entries.append(f"g_{key}: {out}")
         return clauses, "{" + ", ".join(entries) + "}"
+
+    def _scope(
+        self,
+        view: LabelView,
+        rel: RelationshipField | None,
+        owner: str | None,
+        args: dict[str, Any],
+        path: str,
+    ) -> _Scope:
+        return _Scope(view, rel, owner, self.qb.var("n"), self.qb.var("r"), args, path)
 
     def _edge_and_node_selections(
         self, view: LabelView, rel: RelationshipField | None, parts: dict[str, Selected]
@@ -138,60 +161,39 @@ class Compiler:
         return edge_sel, node_sel
 
     def _page(
-        self,
-        view: LabelView,
-        rel: RelationshipField | None,
-        owner: str | None,
-        node: str,
-        edge: str,
-        args: dict[str, Any],
-        page: Page,
-        edge_sel: dict[str, Selected] | None,
-        node_sel: dict[str, Selected],
-        path: str,
+        self, scope: _Scope, page: Page, edge_sel: dict[str, Selected] | None, node_sel: dict[str, Selected]
     ) -> tuple[str, str]:
         """The clauses yielding one page of rows (plus one), and the raw edge map of a row."""
-        match = self._match(view, rel, owner, node, edge, args, page, path)
-        carried = f"{edge}, {node}" if rel else node
+        node, edge = scope.node, scope.edge
+        carried = f"{edge}, {node}" if scope.rel else node
         limit = self.qb.param(page.size + 1)
-        nested, node_map = self.project(view, node, node_sel, path)
+        nested, node_map = self.project(scope.view, node, node_sel, scope.path)
         entries = [f"c: {page.cursor_values(node)}", f"n: {node_map}"]
-        if rel and edge_sel:
+        if scope.rel and edge_sel:
             props = sorted(
                 {s.name for s in edge_sel.values() if s.name not in ("node", "cursor", "__typename")}
             )
             if props:
                 entries.append("p: {" + ", ".join(f"{p}: {edge}.{p}" for p in props) + "}")
-        rows = f"{match} WITH {carried} ORDER BY {page.order_by(node)} LIMIT {limit} {' '.join(nested)}"
+        rows = (
+            f"{self._match(scope, page)} WITH {carried} ORDER BY {page.order_by(node)} LIMIT {limit} "
+            f"{' '.join(nested)}"
+        )
         return rows, "{" + ", ".join(entries) + "}"
 
-    def _match(
-        self,
-        view: LabelView,
-        rel: RelationshipField | None,
-        owner: str | None,
-        node: str,
-        edge: str,
-        args: dict[str, Any],
-        page: Page | None,
-        path: str,
-    ) -> str:
+    def _match(self, scope: _Scope, page: Page | None = None) -> str:
         """``MATCH`` the connection's records, filtered by where, edgeWhere, the read rule and the cursors."""
-        pattern = rel.pattern(owner or "", edge, node) if rel else f"({node}:{view.label})"
-        parts = [
-            self.filters.node(
-                self.filters.with_rule(args.get("where"), view.label), view, node, f"{path}.where"
-            )
-        ]
+        view, rel, node, edge, path = scope.view, scope.rel, scope.node, scope.edge, scope.path
+        pattern = rel.pattern(scope.owner or "", edge, node) if rel else f"({node}:{view.label})"
+        where = self.filters.with_rule(scope.args.get("where"), view.label)
+        parts = [self.filters.node(where, view, node, f"{path}.where")]
         if rel:
-            parts.append(self.filters.edge(args.get("edgeWhere"), rel.edge_fields, edge, f"{path}.edgeWhere"))
+            parts.append(
+                self.filters.edge(scope.args.get("edgeWhere"), rel.edge_fields, edge, f"{path}.edgeWhere")
+            )
         keyset = page.predicate(node, self.qb) if page else None
-        carried = ", ".join(v for v in (owner, edge if rel else None, node) if v)
+        carried = ", ".join(v for v in (scope.owner, edge if rel else None, node) if v)
         return filtered_match(pattern, conjunction(parts), carried, keyset)
-
-    @staticmethod
-    def _with(owner: str | None) -> str:
-        return f"WITH {owner} " if owner else ""
 
     # -- aggregates -----------------------------------------------------------------
     def aggregate_parts(self, view: LabelView, selected: Selected) -> dict[str, Selected]:
