@@ -280,7 +280,8 @@ def create_app(document_caches: bool = True) -> Starlette:
     async def health(request: Request) -> Response:
         return PlainTextResponse("ok")
 
-    extensions = [ParserCache(), ValidationCache()] if document_caches else []
+    # Classes, not instances: strawberry makes one per request; their caches live in the module.
+    extensions = [ParserCache, ValidationCache] if document_caches else []
     view = BaselineGraphQL(strawberry.Schema(query=Query, extensions=extensions), graphql_ide=None)
     routes = [Route("/graphql", view, methods=["GET", "POST"]), Route("/health", health)]
     return Starlette(routes=routes, lifespan=lifespan)

@@ -197,5 +197,6 @@ async def test_managers_see_the_deals_their_teams_own(api: ApiClient) -> None:
         "RETURN m.id AS manager, count(DISTINCT d) AS deals ORDER BY deals DESC, manager LIMIT 1"
     )
     manager, expected = rows[0]["manager"], rows[0]["deals"]
-    body = (await api.post_graphql("{ deals { totalCount } }", token=api.token("manager", user_id=manager))).json()
+    token = api.token("manager", user_id=manager)
+    body = (await api.post_graphql("{ deals { totalCount } }", token=token)).json()
     assert 0 < body["data"]["deals"]["totalCount"] == expected
