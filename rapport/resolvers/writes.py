@@ -3,9 +3,8 @@ and applied in one transaction, so a mutation either happens whole or not at all
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from rapport.graph.errors import NothingMatched
@@ -51,6 +50,30 @@ class NewRecord:
     connect_path: str
 
 
+_RACE = UserProblem(None, "a record this change depends on changed meanwhile; try again", "CONFLICT")
+
+
+@dataclass
+class _Plan:
+    """The statements of one mutation, the problems found planning it, and the records it links to."""
+
+    statements: list[Statement] = field(default_factory=list)
+    problems: list[UserProblem] = field(default_factory=list)
+    linked: list[tuple[NodeRef, str]] = field(default_factory=list)  # with the input path naming each
+
+
+@dataclass(frozen=True)
+class Change:
+    """One record to change: its id, the version the client read, what to set and to (un)link."""
+
+    id: str
+    expected_version: int | None
+    set: Mapping[str, Any] | None
+    connect: Mapping[str, Any] | None
+    disconnect: Mapping[str, Any] | None
+    path: str
+
+
 @dataclass
 class Writer:
     """Carries out one mutation field for one actor."""
@@ -65,8 +88,7 @@ class Writer:
         """Create the records (and their links) atomically; return their ids."""
         self._may_write(label)
         view = self.model.view(label)
-        statements: list[Statement] = []
-        problems: list[UserProblem] = []
+        plan = _Plan()
         ids = []
         for item in items:
             try:
@@ -74,57 +96,67 @@ class Writer:
                     label, self._values(view, item.fields, item.fields_path)
                 )
             except SchemaViolation as violation:
-                problems += _problems(violation, item.fields_path)
+                plan.problems += _problems(violation, item.fields_path)
                 continue
             node = NodeRef(label, stored["id"])
             ids.append(node.id)
-            statements.append(statement)
-            statements += self._links(view, node, item.connect, item.connect_path, problems)
-            statements += self._ownership(node)
-        if problems:
-            raise Rejected(problems)
-        await self._apply(statements)
+            plan.statements.append(statement)
+            self._links(plan, view, node, item.connect, item.connect_path)
+            self._ownership(plan, node)
+        try:
+            await self._commit(plan)
+        except NothingMatched:
+            raise Rejected([_RACE]) from None
         return ids
 
-    async def update(
-        self,
-        label: str,
-        id: str,
-        expected_version: int | None,
-        changes: Mapping[str, Any] | None,
-        connect: Mapping[str, Any] | None,
-        disconnect: Mapping[str, Any] | None,
-        path: str,
-    ) -> str:
-        """Change a record and its links; refuse a stale ``expected_version`` (lost updates)."""
+    async def update(self, label: str, changes: Sequence[Change]) -> list[str]:
+        """Change records and their links atomically; refuse a stale ``expected_version`` (lost updates).
+
+        Without an expected version a record that changed between the read and
+        the write is read again and the change re-applied.
+        """
         self._may_write(label)
         view = self.model.view(label)
-        record_id = self._record_id(id, label, f"{path}.id")
         for _ in range(_ATTEMPTS):
-            current = await self._current(view, record_id, path)
-            if expected_version is not None and current["version"] != expected_version:
-                raise Rejected([_conflict(label, current["version"], expected_version)])
+            plan = _Plan()
+            read = {}  # record id -> (the version read, its change)
+            for change in changes:
+                record_id, version = await self._plan_change(plan, view, change)
+                read[record_id] = (version, change)
             try:
-                update = self.records.plan_update(
-                    label, current, self._values(view, changes or {}, f"{path}.set")
+                await self._commit(plan)
+                return list(read)
+            except NothingMatched:
+                now = await self.store.read(
+                    f"MATCH (n:{label}) WHERE n.id IN $ids RETURN n.id AS id, n.version AS version",
+                    {"ids": list(read)},
                 )
-            except SchemaViolation as violation:
-                raise Rejected(_problems(violation, f"{path}.set")) from None
-            problems: list[UserProblem] = []
-            node = NodeRef(label, record_id)
-            links = self._links(view, node, connect, f"{path}.connect", problems)
-            unlinks = self._unlinks(view, node, disconnect, f"{path}.disconnect", problems)
-            if problems:
-                raise Rejected(problems)
-            try:
-                await self.store.write_transaction([update, *links, *unlinks])
-                return record_id
-            except NothingMatched as missed:
-                if str(missed) != update.required_match:
-                    raise Rejected([_missing(str(missed))]) from None
-                if expected_version is not None:
-                    raise Rejected([_conflict(label, None, expected_version)]) from None
-        raise Rejected([UserProblem(f"{path}.id", f"{label} kept changing; try again", "VERSION_CONFLICT")])
+                stale = [read[row["id"]][1] for row in now if row["version"] != read[row["id"]][0]]
+                if not stale:
+                    raise Rejected([_RACE]) from None
+                pinned = [c for c in stale if c.expected_version is not None]
+                if pinned:
+                    raise Rejected([_conflict(label, None, pinned[0])]) from None
+        raise Rejected(
+            [UserProblem(changes[0].path, f"{label} kept changing; try again", "VERSION_CONFLICT")]
+        )
+
+    async def _plan_change(self, plan: _Plan, view: LabelView, change: Change) -> tuple[str, int]:
+        """Add one change to ``plan`` (the version-guarded update, then links); return the record id
+        and the version the update expects."""
+        record_id = self._record_id(change.id, view.label, f"{change.path}.id")
+        current = await self._current(view, record_id, change.path)
+        if change.expected_version is not None and current["version"] != change.expected_version:
+            raise Rejected([_conflict(view.label, current["version"], change)])
+        try:
+            values = self._values(view, change.set or {}, f"{change.path}.set")
+            plan.statements.append(self.records.plan_update(view.label, current, values))
+        except SchemaViolation as violation:
+            plan.problems += _problems(violation, f"{change.path}.set")
+        node = NodeRef(view.label, record_id)
+        self._links(plan, view, node, change.connect, f"{change.path}.connect")
+        self._unlinks(plan, view, node, change.disconnect, f"{change.path}.disconnect")
+        return record_id, int(current["version"])
 
     async def upsert(
         self,
@@ -141,36 +173,45 @@ class Writer:
             {"external": external_id},
         )
         if rows:
-            return await self.update(label, rows[0]["id"], None, changes, connect, None, path)
+            return (await self.update(label, [Change(rows[0]["id"], None, changes, connect, None, path)]))[0]
         item = NewRecord({**changes, "externalId": external_id}, connect, f"{path}.set", f"{path}.connect")
         return (await self.create(label, [item]))[0]
 
-    async def delete(self, label: str, id: str, cascade: bool, path: str) -> str:
-        """Delete a record unless its dependents forbid it; with ``cascade``, delete those that may go."""
+    async def delete(self, label: str, targets: Sequence[tuple[str, str]], cascade: bool) -> list[str]:
+        """Delete records (``(id, input path)`` pairs) atomically unless dependents forbid it;
+        with ``cascade``, delete the dependents that may go with them."""
         self._may_write(label)
         view = self.model.view(label)
-        record_id = self._record_id(id, label, f"{path}.id")
         dependents = DEPENDENTS.get(label, ())
         blocking = [d for d in dependents if not (cascade and d.cascade)]
         qb = QueryBuilder()
         filters = FilterCompiler(self.model, qb, lambda _label: None)
-        where: Where = {"AND": [self._rule(label), {RECORD_ID: {"eq": record_id}}]}
-        if blocking:
-            where = {"AND": [where, {"NOT": {"OR": [{d.field: {"some": d.where}} for d in blocking]}}]}
-        statements = [
-            self._cascade(view, record_id, d, qb, path) for d in dependents if cascade and d.cascade
-        ]
-        match = filtered_match(f"(n:{label})", filters.node(where, view, "n", path), "n")
-        statements.append(
-            Statement(
-                f"{match} WITH n, n.id AS id DETACH DELETE n RETURN id", qb.params, required_match="delete"
+        statements = []
+        record_ids = []
+        for id, path in targets:
+            record_id = self._record_id(id, label, f"{path}.id")
+            record_ids.append(record_id)
+            statements += [
+                self._cascade(view, record_id, d, qb, path) for d in dependents if cascade and d.cascade
+            ]
+            where: Where = {"AND": [self._rule(label), {RECORD_ID: {"eq": record_id}}]}
+            if blocking:
+                where = {"AND": [where, {"NOT": {"OR": [{d.field: {"some": d.where}} for d in blocking]}}]}
+            match = filtered_match(f"(n:{label})", filters.node(where, view, "n", path), "n")
+            statements.append(
+                Statement(
+                    f"{match} WITH n, n.id AS id DETACH DELETE n RETURN id", qb.params, required_match=path
+                )
             )
-        )
         try:
             await self.store.write_transaction(statements)
         except NothingMatched:
-            raise await self._why_not_deleted(view, record_id, blocking, path) from None
-        return record_id
+            for record_id, (_, path) in zip(record_ids, targets, strict=True):
+                reason = await self._why_not_deleted(view, record_id, blocking, path)
+                if reason is not None:
+                    raise reason from None
+            raise Rejected([_RACE]) from None
+        return record_ids
 
     # -- checks -------------------------------------------------------------------------------
     def _may_write(self, label: str) -> None:
@@ -199,8 +240,12 @@ class Writer:
 
     async def _why_not_deleted(
         self, view: LabelView, record_id: str, blocking: list[Dependent], path: str
-    ) -> Exception:
-        await self._current(view, record_id, path)  # raises when missing or not the actor's
+    ) -> Exception | None:
+        """Why this record cannot be deleted (missing, not the actor's, dependents); ``None`` if it can."""
+        try:
+            await self._current(view, record_id, path)
+        except (Rejected, Forbidden) as reason:
+            return reason
         qb = QueryBuilder()
         filters = FilterCompiler(self.model, qb, lambda _label: None)
         problems = []
@@ -213,9 +258,7 @@ class Writer:
                 )
                 message = f"this {view.label} has {dependent.description}; {advice}"
                 problems.append(UserProblem(f"{path}.cascade", message, "HAS_DEPENDENTS"))
-        return Rejected(
-            problems or [UserProblem(f"{path}.id", f"the {view.label} changed; try again", "CONFLICT")]
-        )
+        return Rejected(problems) if problems else None
 
     # -- statements -----------------------------------------------------------------------------
     def _values(self, view: LabelView, raw: Mapping[str, Any], path: str) -> dict[str, Any]:
@@ -230,14 +273,8 @@ class Writer:
         return record_id
 
     def _links(
-        self,
-        view: LabelView,
-        node: NodeRef,
-        connect: Mapping[str, Any] | None,
-        path: str,
-        problems: list[UserProblem],
-    ) -> list[Statement]:
-        statements = []
+        self, plan: _Plan, view: LabelView, node: NodeRef, connect: Mapping[str, Any] | None, path: str
+    ) -> None:
         for name, links in (connect or {}).items():
             rel = view.relationships[name]
             for index, link in enumerate(links or ()):
@@ -252,24 +289,17 @@ class Writer:
                     source, target = (node, other) if rel.direction == "out" else (other, node)
                     statement = self.records.plan_relate(rel.rel_type, source, target, props)
                 except Rejected as rejected:
-                    problems += rejected.problems
+                    plan.problems += rejected.problems
                     continue
                 except SchemaViolation as violation:
-                    problems += _problems(violation, f"{at}.properties")
+                    plan.problems += _problems(violation, f"{at}.properties")
                     continue
-                message = f"{at}.id: no {rel.other} has id {other.id}"
-                statements.append(dataclasses.replace(statement, required_match=message))
-        return statements
+                plan.statements.append(statement)
+                plan.linked.append((other, f"{at}.id"))
 
     def _unlinks(
-        self,
-        view: LabelView,
-        node: NodeRef,
-        disconnect: Mapping[str, Any] | None,
-        path: str,
-        problems: list[UserProblem],
-    ) -> list[Statement]:
-        statements = []
+        self, plan: _Plan, view: LabelView, node: NodeRef, disconnect: Mapping[str, Any] | None, path: str
+    ) -> None:
         for name, ids in (disconnect or {}).items():
             rel = view.relationships[name]
             for index, value in enumerate(ids or ()):
@@ -278,22 +308,22 @@ class Writer:
                         rel.other, self._record_id(str(value), rel.other, f"{path}.{name}.{index}")
                     )
                 except Rejected as rejected:
-                    problems += rejected.problems
+                    plan.problems += rejected.problems
                     continue
                 source, target = (node, other) if rel.direction == "out" else (other, node)
-                statements.append(self.records.plan_unrelate(rel.rel_type, source, target))
-        return statements
+                plan.statements.append(self.records.plan_unrelate(rel.rel_type, source, target))
 
-    def _ownership(self, node: NodeRef) -> list[Statement]:
+    def _ownership(self, plan: _Plan, node: NodeRef) -> None:
+        """Make a new record its creator's where the rules would otherwise hide it from them."""
         link = self.access.owner_link(node.label)
         user_id = self.access.actor.user_id
         if link is None or user_id is None:
-            return []
+            return
         rel_type, direction = link
         me = NodeRef("User", user_id)
         source, target = (me, node) if direction == "from_actor" else (node, me)
-        statement = self.records.plan_relate(rel_type, source, target, {})
-        return [dataclasses.replace(statement, required_match="actor: your staff user record does not exist")]
+        plan.statements.append(self.records.plan_relate(rel_type, source, target, {}))
+        plan.linked.append((me, "actor (the token's user)"))
 
     def _cascade(
         self, view: LabelView, record_id: str, dependent: Dependent, qb: QueryBuilder, path: str
@@ -304,11 +334,34 @@ class Writer:
         pattern = rel.pattern(f"n:{view.label} {{id: {qb.param(record_id)}}}", "", "m")
         return Statement(f"{filtered_match(pattern, condition, 'n, m')} DETACH DELETE m", qb.params)
 
-    async def _apply(self, statements: list[Statement]) -> None:
-        try:
-            await self.store.write_transaction(statements)
-        except NothingMatched as missed:
-            raise Rejected([_missing(str(missed))]) from None
+    async def _commit(self, plan: _Plan) -> None:
+        """Write ``plan`` in one transaction once every problem and missing link is ruled out.
+
+        :class:`NothingMatched` from the write then means another writer got
+        in between; the caller decides what that means for its operation.
+        """
+        if plan.problems:
+            raise Rejected(plan.problems)
+        missing = await self._missing(plan.linked)
+        if missing:
+            raise Rejected(missing)
+        await self.store.write_transaction(plan.statements)
+
+    async def _missing(self, linked: list[tuple[NodeRef, str]]) -> list[UserProblem]:
+        """A NOT_FOUND problem for each linked record that does not exist."""
+        labels = {ref.label for ref, _ in linked}
+        existing = set()
+        for label in labels:
+            ids = [ref.id for ref, _ in linked if ref.label == label]
+            rows = await self.store.read(
+                f"MATCH (n:{label}) WHERE n.id IN $ids RETURN n.id AS id", {"ids": ids}
+            )
+            existing |= {(label, row["id"]) for row in rows}
+        return [
+            UserProblem(path, f"no {ref.label} has id {ref.id}", "NOT_FOUND")
+            for ref, path in linked
+            if (ref.label, ref.id) not in existing
+        ]
 
 
 def _stored(field: ScalarField, value: Any, path: str) -> Any:
@@ -326,13 +379,7 @@ def _problems(violation: SchemaViolation, path: str) -> list[UserProblem]:
     ]
 
 
-def _missing(message: str) -> UserProblem:
-    field, _, text = message.partition(": ")
-    return UserProblem(field or None, text or message, "NOT_FOUND")
-
-
-def _conflict(label: str, current: int | None, expected: int) -> UserProblem:
+def _conflict(label: str, current: int | None, change: Change) -> UserProblem:
     now = f"it is at version {current}" if current is not None else "it changed meanwhile"
-    return UserProblem(
-        "expectedVersion", f"the {label} is no longer at version {expected}: {now}", "VERSION_CONFLICT"
-    )
+    message = f"the {label} is no longer at version {change.expected_version}: {now}"
+    return UserProblem(f"{change.path}.expectedVersion", message, "VERSION_CONFLICT")

@@ -32,6 +32,12 @@ class DeletePayload:
     userErrors: list[UserError]
 
 
+@strawberry.type(description="What a batch delete removed: all of them, or none and why.")
+class DeleteBatchPayload:
+    deletedIds: list[strawberry.ID]
+    userErrors: list[UserError]
+
+
 _SYSTEM = ("createdAt", "updatedAt", "version")  # Rapport's own
 
 
@@ -42,6 +48,8 @@ def mutation_names(view: LabelView) -> dict[str, str]:
         f"update{view.label}": "update",
         f"delete{view.label}": "delete",
         f"create{pascal(view.plural)}": "create_batch",
+        f"update{pascal(view.plural)}": "update_batch",
+        f"delete{pascal(view.plural)}": "delete_batch",
     }
     if "externalId" in view.fields:
         names[f"upsert{view.label}"] = "upsert"
@@ -85,6 +93,18 @@ def _label_inputs(ns: Namespace, view: LabelView) -> None:
         kind=strawberry.input,
         defaults={"connect": None},
     )
+    ns.add(
+        f"{label}UpdateItem",
+        {
+            "id": "strawberry.ID",
+            "expectedVersion": "typing.Optional[int]",
+            "set": f"typing.Optional[{label}Fields]",
+            "connect": f"typing.Optional[{label}Connect]",
+            "disconnect": f"typing.Optional[{label}Disconnect]",
+        },
+        kind=strawberry.input,
+        defaults={"expectedVersion": None, "set": None, "connect": None, "disconnect": None},
+    )
     ns.add(f"{label}Payload", {"record": f"typing.Optional[{label}]", "userErrors": "list[UserError]"})
     ns.add(f"{label}BatchPayload", {"records": f"list[{label}]", "userErrors": "list[UserError]"})
 
@@ -111,13 +131,18 @@ def _mutation_fields(ns: Namespace, view: LabelView) -> dict[str, Any]:
             {"externalId": ("str", required), "set": (f"{label}Fields", required), "connect": connect},
         ),
         "create_batch": (f"{label}BatchPayload", {"items": (f"list[{label}CreateItem]", required)}),
+        "update_batch": (f"{label}BatchPayload", {"items": (f"list[{label}UpdateItem]", required)}),
+        "delete_batch": (
+            "DeleteBatchPayload",
+            {"ids": ("list[strawberry.ID]", required), "cascade": ("bool", False)},
+        ),
     }
     return {name: ns.field(*signatures[operation]) for name, operation in mutation_names(view).items()}
 
 
 def add_mutation_type(ns: Namespace, model: GraphQLModel) -> Any:
     """Declare the mutation inputs and payloads in ``ns``; return the ``Mutation`` type."""
-    ns.share(UserError, DeletePayload)
+    ns.share(UserError, DeletePayload, DeleteBatchPayload)
     defaults: dict[str, Any] = {}
     for view in model.labels.values():
         _label_inputs(ns, view)
