@@ -80,12 +80,14 @@ def serve(tmp_path: Path) -> Iterator[subprocess.Popen[str]]:
     """``rapport serve`` on a fresh data directory, answering HTTP."""
     port = free_port()
     process = rapport("serve", "--port", str(port), data_dir=tmp_path)
-    started = wait_until(lambda: process.poll() is not None or healthy(port), timeout=60)
-    assert started and process.poll() is None, process.communicate()[1]
-    yield process
-    if process.poll() is None:
-        process.kill()
-    process.communicate()  # reap it and close its pipes
+    try:
+        started = wait_until(lambda: process.poll() is not None or healthy(port), timeout=60)
+        assert started and process.poll() is None, "rapport serve did not start"
+        yield process
+    finally:
+        if process.poll() is None:
+            process.kill()
+        process.communicate()  # reap it and close its pipes
 
 
 async def test_acknowledged_writes_survive_kill_9_of_the_child(tmp_path: Path) -> None:
