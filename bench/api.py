@@ -80,12 +80,9 @@ class Server:
 
 RAPPORT = Server("rapport", RAPPORT_SERVER, SCENARIOS)
 BASELINE = Server("baseline", BASELINE_SERVER, (BASELINE_SCENARIO,))
-# In this order: the baselines' answers to (1) are compared with Rapport's before (3) changes deals.
-SERVERS = (
-    BASELINE,
-    Server("baseline-nocache", UNCACHED_BASELINE_SERVER, (BASELINE_SCENARIO,)),
-    RAPPORT,
-)
+BASELINES = (BASELINE, Server("baseline-nocache", UNCACHED_BASELINE_SERVER, (BASELINE_SCENARIO,)))
+# The order they run in: the baselines' answers to (1) are compared with Rapport's before (3) changes deals.
+SERVERS = (*BASELINES, RAPPORT)
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,6 +121,7 @@ class Row:
     connections: int | None  # None: the scenario was not measured
     load: Load | None
     note: str = ""
+    failed: bool = False  # a wrong answer stopped it from being timed
 
 
 @dataclass
@@ -137,12 +135,13 @@ class BackendRun:
     token: str
     samples: Samples
     sizes: str
+    load_before: float  # the machine's 1-minute load average before the servers started: others' work
     rows: list[Row] = field(default_factory=list)
     answers: dict[str, list[Data]] = field(default_factory=dict)  # the first server's, per scenario
 
     @property
     def failed(self) -> bool:
-        return any(row.load is None and row.note.startswith("FAILED") for row in self.rows)
+        return any(row.failed for row in self.rows)
 
 
 def _progress(message: str) -> None:
@@ -175,7 +174,7 @@ def _measure_connections(run: BackendRun, server: str, scenario: Scenario, url: 
         warm = wrk(connections, args.warmup)
         if warm.errors or not warm.requests:
             note = f"FAILED warm-up: {warm.errors} of {warm.requests} responses bad; not timed"
-            run.rows.append(Row(server, scenario, connections, None, note))
+            run.rows.append(Row(server, scenario, connections, None, note, failed=True))
             _progress(f"  {label}: {note}")
             continue
         load = median_load([wrk(connections, args.duration) for _ in range(args.repeat)])
@@ -200,9 +199,15 @@ def _checked(run: BackendRun, server: str, scenario: Scenario, url: str) -> bool
         if difference:
             problem = f"answers differ from the other server's: {difference}"
     if problem:
-        run.rows.append(Row(server, scenario, None, None, f"FAILED check: {problem}"))
+        run.rows.append(Row(server, scenario, None, None, f"FAILED check: {problem}", failed=True))
         _progress(f"  {run.backend} {server} {scenario.key}: FAILED check: {problem}")
     return problem is None
+
+
+def _offered_mutations(url: str, token: str) -> set[str]:
+    """The root mutation fields the server's schema has (introspection is on for the run)."""
+    (schema,) = check_answers(url, [json.dumps({"query": MUTATION_FIELDS})], token, lambda _: True)
+    return mutation_fields(schema)
 
 
 def _measure_server(run: BackendRun, server: Server) -> None:
@@ -210,8 +215,7 @@ def _measure_server(run: BackendRun, server: Server) -> None:
     _progress(f"{run.backend}: starting {server.name}")
     with serving(server.arguments, run.environment, run.workdir / f"{server.name}.log") as base:
         url = f"{base}/graphql"
-        schema = check_answers(url, [json.dumps({"query": MUTATION_FIELDS})], run.token, lambda _: True)[0]
-        offered = mutation_fields(schema)
+        offered = _offered_mutations(url, run.token)
         for scenario in server.scenarios:
             if scenario.needs_mutation and scenario.needs_mutation not in offered:
                 run.rows.append(Row(server.name, scenario, None, None, NOT_AVAILABLE))
@@ -230,7 +234,8 @@ def _run_backend(backend: str, args: argparse.Namespace) -> BackendRun:
         environment = server_environment(db, workdir, secret)
         _progress(f"{backend}: seeding {args.customers:,} customers")
         sizes, samples = asyncio.run(_prepare_graph(settings_from(environment), args.customers, args.seed))
-        run = BackendRun(backend, args, workdir, environment, _admin_token(secret), samples, sizes)
+        token = _admin_token(secret)
+        run = BackendRun(backend, args, workdir, environment, token, samples, sizes, os.getloadavg()[0])
         for server in SERVERS:
             _measure_server(run, server)
         return run
@@ -280,7 +285,7 @@ def _ratio_lines(run: BackendRun) -> list[str]:
 
     lines = []
     rapport = rate(RAPPORT.name)
-    for server in (s for s in SERVERS if s is not RAPPORT):
+    for server in BASELINES:
         line = f"{BASELINE_SCENARIO.key} at {RATIO_CONNECTIONS} connections: rapport / {server.name} = "
         baseline = rate(server.name)
         if not rapport or not baseline:
@@ -301,13 +306,14 @@ def _print_report(run: BackendRun) -> None:
     print(f"\n== {run.backend}: {run.sizes}")
     print(
         f"   {_machine()}; wrk {args.threads} thread(s), {args.duration:g} s per run after a "
-        f"{args.warmup:g} s warm-up, median of {args.repeat}; servers and wrk share the machine"
+        f"{args.warmup:g} s warm-up, median of {args.repeat}; servers and wrk share the machine "
+        f"(load average {run.load_before:.2f} before)"
     )
     header = (
         f"{'server':<16} {'query':<22} {'conns':>5} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'errors':>6}"
     )
     print(header)
-    for server in (RAPPORT, *(s for s in SERVERS if s is not RAPPORT)):
+    for server in (RAPPORT, *BASELINES):
         for row in (r for r in run.rows if r.server == server.name):
             print(_row_line(row, run.backend))
     for line in _ratio_lines(run):
@@ -337,7 +343,13 @@ def _arguments() -> argparse.Namespace:
     )
     parser.add_argument("--threads", type=int, default=1, help="wrk threads (default 1)")
     parser.add_argument("--seed", type=int, default=42)
-    return parser.parse_args()
+    args = parser.parse_args()
+    if (
+        min(args.customers, args.repeat, args.threads, *args.connections) < 1
+        or min(args.duration, args.warmup) <= 0
+    ):
+        parser.error("counts and durations must be positive")
+    return args
 
 
 def main() -> None:

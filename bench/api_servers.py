@@ -67,7 +67,11 @@ def database(backend: str, workdir: Path) -> Iterator[dict[str, str]]:
 
 def server_environment(selectors: dict[str, str], workdir: Path, jwt_secret: str) -> dict[str, str]:
     """The servers' environment: the caller's, with the run's database, data directory and secret."""
-    run = {"RAPPORT_DATA_DIR": str(workdir / "data"), "RAPPORT_JWT_SECRET": jwt_secret}
+    run = {
+        "RAPPORT_DATA_DIR": str(workdir / "data"),
+        "RAPPORT_JWT_SECRET": jwt_secret,
+        "RAPPORT_GRAPHQL_INTROSPECTION": "true",  # the benchmark asks which mutations the build has
+    }
     return dict(os.environ) | selectors | run
 
 

@@ -4,8 +4,9 @@
 --
 -- BODIES_FILE holds one JSON request body per line; each thread starts at its
 -- own offset. Every response is checked: one that is not 200, or whose body
--- carries a top-level "errors" key, counts as bad. done() prints one line,
--- "WRK_RESULT {json}", that bench.api reads.
+-- carries an "errors" key or a non-empty "userErrors" list (a mutation that was
+-- refused), counts as bad. done() prints one line, "WRK_RESULT {json}", that
+-- bench.api reads.
 
 local prepared = {}
 local position = 0
@@ -37,7 +38,8 @@ function request()
 end
 
 function response(status, headers, body)
-  if status ~= 200 or string.find(body, '"errors":', 1, true) then
+  if status ~= 200 or string.find(body, '"errors":', 1, true)
+      or string.find(body, '"userErrors":%s*%[%s*{') then
     bad = bad + 1
   end
 end

@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import uuid
 from collections.abc import Mapping
@@ -22,6 +23,7 @@ import orjson
 from graphql import (
     FragmentDefinitionNode,
     GraphQLError,
+    GraphQLSchema,
     OperationDefinitionNode,
     get_operation_ast,
     value_from_ast_untyped,
@@ -36,12 +38,13 @@ from rapport.auth.actor import Actor
 from rapport.auth.errors import Unauthenticated
 from rapport.config import Settings
 from rapport.graph.types import GraphStore
+from rapport.lru import LRU
 from rapport.resolvers.errors import RequestError
 from rapport.resolvers.executor import QueryExecutor
 from rapport.resolvers.limits import Limits, check_limits
-from rapport.resolvers.lru import LRU
 from rapport.resolvers.mutation_executor import MutationExecutor
 from rapport.resolvers.selection import Fragments
+from rapport.schema.fields import Field
 from rapport.schema.graphql_model import GraphQLModel
 from rapport.schema.graphql_types import build_schema
 from rapport.schema.validation import Schema
@@ -242,10 +245,16 @@ def _wants_html(request: Request) -> bool:
     return "text/html" in request.headers.get("accept", "")
 
 
+@functools.lru_cache(maxsize=8)
+def _graphql_schema(custom: tuple[tuple[str, tuple[Field, ...]], ...]) -> GraphQLSchema:
+    """The schema for the model with these custom fields; built once (it takes seconds) and shared."""
+    return build_schema(GraphQLModel.from_schema(Schema(custom=dict(custom))))._schema
+
+
 def graphql_endpoint(settings: Settings, store: GraphStore, schema: Schema) -> GraphQLEndpoint:
     """The endpoint for ``schema`` (the model with its custom fields) on ``store``."""
     model = GraphQLModel.from_schema(schema)
-    graphql_schema = build_schema(model)._schema
+    graphql_schema = _graphql_schema(tuple(sorted(schema.custom.items())))
     limits = Limits(
         max_depth=settings.graphql_max_depth,
         max_aliases=settings.graphql_max_aliases,

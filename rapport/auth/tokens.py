@@ -21,6 +21,7 @@ from rapport.auth.errors import Unauthenticated
 from rapport.auth.jwks import JwksKeys
 from rapport.auth.secret import signing_secret
 from rapport.config import ConfigError, Settings
+from rapport.lru import LRU
 
 _HS256 = "HS256"
 _RS256 = "RS256"
@@ -85,9 +86,20 @@ class TokenVerifier:
         self._jwks = jwks
         self._issuer = issuer
         self._audience = audience
+        # Clients send the same token with every request: verifying its signature once is enough
+        # until it expires (a JWT cannot be revoked before that anyway).
+        self._verified: LRU[Actor] = LRU(10_000)
 
     async def verify(self, token: str) -> Actor:
         """The actor a valid token names."""
+        known = self._verified.get(token)
+        if known is not None and known.expires_at is not None and known.expires_at > time.time():
+            return known
+        actor = await self._verify(token)
+        self._verified.put(token, actor)
+        return actor
+
+    async def _verify(self, token: str) -> Actor:
         try:
             header = jwt.get_unverified_header(token)
         except jwt.DecodeError:

@@ -19,12 +19,12 @@ from graphql import DocumentNode, GraphQLSchema, OperationDefinitionNode, Select
 from rapport.auth.actor import Actor
 from rapport.graph.errors import QueryTimeout
 from rapport.graph.types import GraphStore
+from rapport.lru import LRU
 from rapport.resolvers.access import read_rules
 from rapport.resolvers.cypher import QueryBuilder
 from rapport.resolvers.errors import RequestError
 from rapport.resolvers.filters import FilterCompiler
 from rapport.resolvers.limits import Limits
-from rapport.resolvers.lru import LRU
 from rapport.resolvers.projection import Compiler
 from rapport.resolvers.root_fields import RootQuery, compile_root_field
 from rapport.resolvers.selection import Fragments, Selected
