@@ -63,7 +63,7 @@ async def test_a_service_token_has_no_user() -> None:
         (issuer.issue(subject="s", role=Role.ADMIN, now=time.time() - 7200), "token expired"),
         (TokenIssuer("another-secret-that-is-also-long-enough", 60).issue(subject="s", role=Role.ADMIN),
          "token signature is invalid"),
-        (jwt.encode({"sub": "s", "role": "root", "iat": NOW, "exp": NOW + 60}, SECRET),
+        (jwt.encode({"sub": "s", "role": "root", "iat": NOW, "exp": NOW + 86_400}, SECRET),
          "token has no valid 'role' claim"),
         (jwt.encode({"sub": "s", "role": "admin", "iat": NOW}, SECRET), "token lacks the 'exp' claim"),
         (jwt.encode({"sub": "s", "role": "admin", "exp": 2**40}, SECRET * 2, algorithm="HS512"),
