@@ -11,7 +11,10 @@ import pytest
 
 from rapport.graph.falkordb_store import FalkorDBStore
 from rapport.graph.types import GraphStore
+from rapport.migrations.files import discover
 from tests.conftest import neo4j_settings
+
+BUILT_IN = discover()
 
 
 def run(
@@ -77,17 +80,12 @@ def test_migrate_dry_run_status_and_apply(store_env: dict[str, str], store: Grap
     dry = run("migrate", "--dry-run", env=env)
     assert dry.returncode == 0, dry.stderr
     assert "CREATE CONSTRAINT customer_id IF NOT EXISTS" in dry.stdout
-    assert "4 pending migration(s); nothing applied" in dry.stdout
+    assert f"{len(BUILT_IN)} pending migration(s); nothing applied" in dry.stdout
     assert "pending" in run("migrate", "--status", env=env).stdout
     applied = run("migrate", env=env)
-    assert f"4 migration(s) applied on {store.backend}" in applied.stdout
+    assert f"{len(BUILT_IN)} migration(s) applied on {store.backend}" in applied.stdout
     status = run("migrate", "--status", env=env).stdout.splitlines()
-    assert [line.split()[:2] for line in status] == [
-        ["V001", "applied"],
-        ["V002", "applied"],
-        ["V003", "applied"],
-        ["V004", "applied"],
-    ]
+    assert [line.split()[:2] for line in status] == [[f"V{m.version:03d}", "applied"] for m in BUILT_IN]
 
 
 def test_cypher_prints_a_table(store_env: dict[str, str]) -> None:
@@ -133,12 +131,7 @@ def test_two_processes_migrating_at_once_apply_each_file_once(
                 p.communicate()
     assert [p.returncode for p in processes] == [0, 0], outputs
     applied = sorted(line for out, _ in outputs for line in out.splitlines() if line.startswith("applied "))
-    assert applied == [
-        "applied V001__unique_ids.cypher",
-        "applied V002__lookup_indexes.cypher",
-        "applied V003__fulltext_search.cypher",
-        "applied V004__auth.cypher",
-    ]
+    assert applied == [f"applied {m.file_name}" for m in BUILT_IN]
 
 
 def test_neo4j_routing_uris_are_accepted() -> None:

@@ -7,6 +7,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from rapport.events.outbox import ChangeEvent, ChangeType, outbox_statement, record_changes
 from rapport.graph.errors import NothingMatched
 from rapport.graph.records import NodeRef, Records
 from rapport.graph.types import GraphStore, Statement
@@ -60,6 +61,7 @@ class _Plan:
     statements: list[Statement] = field(default_factory=list)
     problems: list[UserProblem] = field(default_factory=list)
     linked: list[tuple[NodeRef, str]] = field(default_factory=list)  # with the input path naming each
+    events: list[ChangeEvent] = field(default_factory=list)  # what the outbox records
 
 
 @dataclass(frozen=True)
@@ -101,6 +103,9 @@ class Writer:
             node = NodeRef(label, stored["id"])
             ids.append(node.id)
             plan.statements.append(statement)
+            plan.events.append(
+                ChangeEvent(ChangeType.CREATED, label, (node.id,), record_changes(None, stored))
+            )
             self._links(plan, view, node, item.connect, item.connect_path)
             self._ownership(plan, node)
         try:
@@ -150,7 +155,10 @@ class Writer:
             raise Rejected([_conflict(view.label, current["version"], change)])
         try:
             values = self._values(view, change.set or {}, f"{change.path}.set")
-            plan.statements.append(self.records.plan_update(view.label, current, values))
+            update = self.records.plan_update(view.label, current, values)
+            plan.statements.append(update)
+            changed = record_changes(current, {**current, **update.params["patch"]})
+            plan.events.append(ChangeEvent(ChangeType.UPDATED, view.label, (record_id,), changed))
         except SchemaViolation as violation:
             plan.problems += _problems(violation, f"{change.path}.set")
         node = NodeRef(view.label, record_id)
@@ -188,12 +196,18 @@ class Writer:
         filters = FilterCompiler(self.model, qb, lambda _label: None)
         statements = []
         record_ids = []
+        events = []
         for id, path in targets:
             record_id = self._record_id(id, label, f"{path}.id")
             record_ids.append(record_id)
-            statements += [
-                self._cascade(view, record_id, d, qb, path) for d in dependents if cascade and d.cascade
-            ]
+            for dependent in (d for d in dependents if cascade and d.cascade):
+                doomed = await self._dependents(view, record_id, dependent, path)
+                other = view.relationships[dependent.field].other
+                statements.append(
+                    Statement(f"MATCH (m:{other}) WHERE m.id IN $ids DETACH DELETE m", {"ids": doomed})
+                )
+                events += [ChangeEvent(ChangeType.DELETED, other, (doomed_id,)) for doomed_id in doomed]
+            events.append(ChangeEvent(ChangeType.DELETED, label, (record_id,)))
             where: Where = {"AND": [self._rule(label), {RECORD_ID: {"eq": record_id}}]}
             if blocking:
                 where = {"AND": [where, {"NOT": {"OR": [{d.field: {"some": d.where}} for d in blocking]}}]}
@@ -204,7 +218,7 @@ class Writer:
                 )
             )
         try:
-            await self.store.write_transaction(statements)
+            await self.store.write_transaction([*statements, outbox_statement(events, self.access.actor)])
         except NothingMatched:
             for record_id, (_, path) in zip(record_ids, targets, strict=True):
                 reason = await self._why_not_deleted(view, record_id, blocking, path)
@@ -296,6 +310,7 @@ class Writer:
                     continue
                 plan.statements.append(statement)
                 plan.linked.append((other, f"{at}.id"))
+                plan.events.append(_link_event(ChangeType.LINKED, rel.rel_type, source, target, props))
 
     def _unlinks(
         self, plan: _Plan, view: LabelView, node: NodeRef, disconnect: Mapping[str, Any] | None, path: str
@@ -312,6 +327,7 @@ class Writer:
                     continue
                 source, target = (node, other) if rel.direction == "out" else (other, node)
                 plan.statements.append(self.records.plan_unrelate(rel.rel_type, source, target))
+                plan.events.append(_link_event(ChangeType.UNLINKED, rel.rel_type, source, target, {}))
 
     def _ownership(self, plan: _Plan, node: NodeRef) -> None:
         """Make a new record its creator's where the rules would otherwise hide it from them."""
@@ -324,15 +340,23 @@ class Writer:
         source, target = (me, node) if direction == "from_actor" else (node, me)
         plan.statements.append(self.records.plan_relate(rel_type, source, target, {}))
         plan.linked.append((me, "actor (the token's user)"))
+        plan.events.append(_link_event(ChangeType.LINKED, rel_type, source, target, {}))
 
-    def _cascade(
-        self, view: LabelView, record_id: str, dependent: Dependent, qb: QueryBuilder, path: str
-    ) -> Statement:
+    async def _dependents(
+        self, view: LabelView, record_id: str, dependent: Dependent, path: str
+    ) -> list[str]:
+        """Ids of the records ``cascade`` deletes with this one (read first, so each gets its event;
+        a dependent added meanwhile is then detached, not deleted unannounced)."""
         rel = view.relationships[dependent.field]
-        filters = FilterCompiler(self.model, qb, lambda _label: None)
-        condition = filters.node(dependent.where, self.model.view(rel.other), "m", path)
+        qb = QueryBuilder()
+        condition = FilterCompiler(self.model, qb, lambda _label: None).node(
+            dependent.where, self.model.view(rel.other), "m", path
+        )
         pattern = rel.pattern(f"n:{view.label} {{id: {qb.param(record_id)}}}", "", "m")
-        return Statement(f"{filtered_match(pattern, condition, 'n, m')} DETACH DELETE m", qb.params)
+        rows = await self.store.read(
+            f"{filtered_match(pattern, condition, 'n, m')} RETURN m.id AS id", qb.params
+        )
+        return [row["id"] for row in rows]
 
     async def _commit(self, plan: _Plan) -> None:
         """Write ``plan`` in one transaction once every problem and missing link is ruled out.
@@ -345,7 +369,9 @@ class Writer:
         missing = await self._missing(plan.linked)
         if missing:
             raise Rejected(missing)
-        await self.store.write_transaction(plan.statements)
+        await self.store.write_transaction(
+            [*plan.statements, outbox_statement(plan.events, self.access.actor)]
+        )
 
     async def _missing(self, linked: list[tuple[NodeRef, str]]) -> list[UserProblem]:
         """A NOT_FOUND problem for each linked record that does not exist."""
@@ -362,6 +388,14 @@ class Writer:
             for ref, path in linked
             if (ref.label, ref.id) not in existing
         ]
+
+
+def _link_event(
+    type: ChangeType, rel_type: str, source: NodeRef, target: NodeRef, props: Mapping[str, Any]
+) -> ChangeEvent:
+    return ChangeEvent(
+        type, rel_type, (source.id, target.id), record_changes(None, props), (source.label, target.label)
+    )
 
 
 def _stored(field: ScalarField, value: Any, path: str) -> Any:

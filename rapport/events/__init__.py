@@ -1,0 +1,1 @@
+"""Change events: written to an outbox in the transaction that makes the change, then relayed."""

@@ -1,0 +1,84 @@
+"""The transactional outbox: every change a mutation makes is recorded in the same transaction.
+
+Each record gets the next number of one sequence. The sequence is a node
+that every writing transaction updates, so it is locked until commit: numbers
+follow commit order, and a consumer can resume from the last number it saw.
+A crash after the commit loses nothing: the relay publishes whatever is
+still unsent when it starts.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+import orjson
+
+from rapport.auth.actor import Actor
+from rapport.graph.types import Statement
+from rapport.graph.values import now_millis
+
+
+class ChangeType(StrEnum):
+    CREATED = "created"
+    UPDATED = "updated"
+    DELETED = "deleted"
+    LINKED = "linked"
+    UNLINKED = "unlinked"
+
+
+@dataclass(frozen=True)
+class ChangeEvent:
+    """One change: a record's (``label`` and ``ids`` of one record) or a relationship's (``label``
+    is its type, ``ids`` its start and end records); ``fields`` maps each changed field to
+    ``[old, new]``."""
+
+    type: ChangeType
+    label: str
+    ids: tuple[str, ...]
+    fields: Mapping[str, tuple[Any, Any]] = field(default_factory=dict)
+    labels: tuple[str, ...] = ()  # for relationships: the labels of the start and end records
+
+
+def record_changes(
+    old: Mapping[str, Any] | None, new: Mapping[str, Any] | None
+) -> dict[str, tuple[Any, Any]]:
+    """``field -> (old, new)`` for every field that differs (system fields included)."""
+    old, new = old or {}, new or {}
+    return {k: (old.get(k), new.get(k)) for k in sorted(set(old) | set(new)) if old.get(k) != new.get(k)}
+
+
+def outbox_statement(changes: Sequence[ChangeEvent], actor: Actor) -> Statement:
+    """The statement recording ``changes`` as numbered outbox records, to run in their transaction."""
+    at = now_millis()
+    events = [
+        {
+            "type": change.type.value,
+            "label": change.label,
+            "payload": orjson.dumps(
+                {
+                    "type": change.type.value,
+                    "label": change.label,
+                    "ids": list(change.ids),
+                    "labels": list(change.labels),
+                    "fields": {k: list(v) for k, v in change.fields.items()},
+                    "actor": actor.subject,
+                    "at": at,
+                }
+            ).decode(),
+        }
+        for change in changes
+    ]
+    return Statement(
+        "MERGE (s:_OutboxSequence {name: 'events'}) ON CREATE SET s.value = 0 "
+        "SET s.value = s.value + size($events) "
+        "WITH s.value - size($events) AS base "
+        "UNWIND range(0, size($events) - 1) AS i "
+        "WITH base + i + 1 AS seq, $events[i] AS event "
+        "CREATE (o:_Outbox {seq: seq, type: event.type, label: event.label, payload: event.payload, "
+        "sent: false, at: $at}) "
+        "RETURN count(o) AS recorded",
+        {"events": events, "at": at},
+    )

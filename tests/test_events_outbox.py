@@ -1,0 +1,98 @@
+"""The transactional outbox, on each backend: every mutation records its changes in its own
+transaction, numbered in commit order; a mutation that writes nothing records nothing."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+
+from tests.api_client import ApiClient
+
+
+async def outbox(api: ApiClient, after: int = 0) -> list[dict[str, Any]]:
+    rows = await api.store.read(
+        "MATCH (o:_Outbox) WHERE o.seq > $after RETURN o.seq AS seq, o.payload AS payload, o.sent AS sent "
+        "ORDER BY seq",
+        {"after": after},
+    )
+    return [{"seq": r["seq"], "sent": r["sent"], **orjson.loads(r["payload"])} for r in rows]
+
+
+async def last_seq(api: ApiClient) -> int:
+    rows = await api.store.read("MATCH (o:_Outbox) RETURN max(o.seq) AS seq")
+    return int(rows[0]["seq"] or 0)
+
+
+async def graphql(api: ApiClient, query: str, variables: dict[str, Any] | None = None) -> dict[str, Any]:
+    response = await api.post_graphql(query, variables, token=api.token("admin"))
+    body: dict[str, Any] = response.json()
+    assert "errors" not in body, body
+    return body["data"]
+
+
+async def test_a_create_records_the_record_and_its_links_in_commit_order(api: ApiClient) -> None:
+    start = await last_seq(api)
+    account = (
+        await graphql(api, 'mutation { createAccount(fields: {name: "Outbox Ltd"}) { record { id } } }')
+    )["createAccount"]["record"]["id"]
+    created = await graphql(
+        api,
+        """mutation($a: ID!) { createCustomer(fields: {firstName: "Eve", lastName: "Event"},
+             connect: {employers: [{id: $a, properties: {title: "CFO"}}]}) { record { id } } }""",
+        {"a": account},
+    )
+    customer = created["createCustomer"]["record"]["id"].split(":", 1)[1]
+    events = await outbox(api, start)
+    assert [e["seq"] for e in events] == list(range(start + 1, start + 4))
+    assert [(e["type"], e["label"]) for e in events] == [
+        ("created", "Account"), ("created", "Customer"), ("linked", "WORKS_AT")
+    ]  # fmt: skip
+    person, link = events[1], events[2]
+    assert person["ids"] == [customer] and person["fields"]["firstName"] == [None, "Eve"]
+    assert person["actor"] == "test:admin" and not person["sent"]
+    assert link["ids"] == [customer, account.split(":", 1)[1]] and link["labels"] == ["Customer", "Account"]
+    assert link["fields"] == {"title": [None, "CFO"]}
+
+
+async def test_an_update_records_old_and_new_values_of_what_changed(api: ApiClient) -> None:
+    account = (await graphql(api, 'mutation { createAccount(fields: {name: "Before"}) { record { id } } }'))[
+        "createAccount"
+    ]["record"]["id"]
+    start = await last_seq(api)
+    await graphql(
+        api,
+        'mutation($id: ID!) { updateAccount(id: $id, set: {name: "After"}) { record { id } } }',
+        {"id": account},
+    )
+    (event,) = await outbox(api, start)
+    assert event["type"] == "updated" and event["fields"]["name"] == ["Before", "After"]
+    assert event["fields"]["version"] == [1, 2] and "industry" not in event["fields"]
+
+
+async def test_a_rejected_mutation_records_nothing(api: ApiClient) -> None:
+    start = await last_seq(api)
+    body = await graphql(api, 'mutation { createAccount(fields: {name: ""}) { userErrors { code } } }')
+    assert body["createAccount"]["userErrors"]
+    assert await outbox(api, start) == []
+
+
+async def test_a_cascading_delete_records_every_deleted_record(api: ApiClient) -> None:
+    account = (await graphql(api, 'mutation { createAccount(fields: {name: "Gone"}) { record { id } } }'))[
+        "createAccount"
+    ]["record"]["id"]
+    deal = await graphql(
+        api,
+        """mutation($a: ID!) { createDeal(fields: {name: "Open", stage: proposal, amount: 1, currency: "EUR"},
+             connect: {accounts: [{id: $a}]}) { record { id } } }""",
+        {"a": account},
+    )
+    start = await last_seq(api)
+    await graphql(
+        api, "mutation($id: ID!) { deleteAccount(id: $id, cascade: true) { deletedId } }", {"id": account}
+    )
+    events = await outbox(api, start)
+    assert [(e["type"], e["label"], e["ids"]) for e in events] == [
+        ("deleted", "Deal", [deal["createDeal"]["record"]["id"].split(":", 1)[1]]),
+        ("deleted", "Account", [account.split(":", 1)[1]]),
+    ]
