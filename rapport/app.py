@@ -21,6 +21,7 @@ from rapport.api.graphql_http import GraphQLEndpoint, graphql_endpoint
 from rapport.auth.authenticator import Authenticator
 from rapport.auth.http import EXCEPTION_HANDLERS, password_login
 from rapport.config import Settings, load_settings
+from rapport.events.service import running_relay
 from rapport.graph.connect import open_store
 from rapport.graph.types import GraphStore
 from rapport.schema.custom_fields import CustomFields
@@ -60,6 +61,10 @@ async def graphql(request: Request) -> Response:
     return await state_of(request).graphql(request)
 
 
+def _nothing() -> None:
+    return None
+
+
 def create_app(settings: Settings, store: GraphStore | None = None) -> Starlette:
     """The Rapport application. With ``store`` given, it is used and left open at shutdown."""
 
@@ -69,14 +74,16 @@ def create_app(settings: Settings, store: GraphStore | None = None) -> Starlette
         try:
             schema = await CustomFields(opened).load()
             authenticator = await Authenticator.from_settings(settings, opened)
-            app.state.rapport = AppState(
-                settings=settings,
-                store=opened,
-                schema=schema,
-                graphql=graphql_endpoint(settings, opened, schema),
-                authenticator=authenticator,
-            )
-            yield
+            async with running_relay(settings, opened) as relay:
+                on_commit = relay.wake if relay else _nothing
+                app.state.rapport = AppState(
+                    settings=settings,
+                    store=opened,
+                    schema=schema,
+                    graphql=graphql_endpoint(settings, opened, schema, on_commit),
+                    authenticator=authenticator,
+                )
+                yield
         finally:
             if store is None:
                 await opened.close()

@@ -44,6 +44,16 @@ class Settings(BaseSettings):
     )
     query_timeout: float = Field(default=30.0, gt=0, description="default per-query timeout in seconds")
 
+    # -- change events (rapport.events) --
+    redis_url: str | None = Field(
+        default=None, description="Redis for the event stream (default: the FalkorDB server itself)"
+    )
+    events_relay: bool = Field(default=True, description="publish the outbox to the event stream")
+    events_max_length: int = Field(default=1_000_000, gt=0, description="events the stream keeps (about)")
+    outbox_retention: float = Field(
+        default=86_400.0, gt=0, description="seconds a published outbox record is kept before pruning"
+    )
+
     # -- the GraphQL API (rapport.api.graphql_http, rapport.resolvers.limits) --
     graphql_timeout: float = Field(default=10.0, gt=0, description="database timeout per GraphQL request (s)")
     graphql_max_depth: int = Field(default=12, gt=0, description="deepest field nesting a query may have")

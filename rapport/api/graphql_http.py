@@ -15,7 +15,7 @@ from __future__ import annotations
 import functools
 import logging
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -251,8 +251,11 @@ def _graphql_schema(custom: tuple[tuple[str, tuple[Field, ...]], ...]) -> GraphQ
     return build_schema(GraphQLModel.from_schema(Schema(custom=dict(custom))))._schema
 
 
-def graphql_endpoint(settings: Settings, store: GraphStore, schema: Schema) -> GraphQLEndpoint:
-    """The endpoint for ``schema`` (the model with its custom fields) on ``store``."""
+def graphql_endpoint(
+    settings: Settings, store: GraphStore, schema: Schema, on_commit: Callable[[], None]
+) -> GraphQLEndpoint:
+    """The endpoint for ``schema`` (the model with its custom fields) on ``store``; ``on_commit``
+    is called after each mutation that wrote something."""
     model = GraphQLModel.from_schema(schema)
     graphql_schema = _graphql_schema(tuple(sorted(schema.custom.items())))
     limits = Limits(
@@ -264,7 +267,7 @@ def graphql_endpoint(settings: Settings, store: GraphStore, schema: Schema) -> G
         max_page=settings.graphql_max_page,
     )
     executor = QueryExecutor(store, model, graphql_schema, limits, settings.graphql_timeout)
-    mutations = MutationExecutor(store, model, schema, limits, settings.graphql_timeout)
+    mutations = MutationExecutor(store, model, schema, limits, settings.graphql_timeout, on_commit)
     documents = DocumentCache(
         graphql_schema, max_tokens=limits.max_tokens, introspection=settings.graphql_introspection
     )

@@ -74,3 +74,14 @@ def shared_embedded_database(settings: Settings, workers: int) -> Iterator[dict[
         yield {"RAPPORT_FALKORDB_URL": embedded.url}
     finally:
         embedded.stop()
+
+
+def event_stream_url(settings: Settings, store: GraphStore) -> str | None:
+    """The Redis holding the event stream: the configured one, else the FalkorDB server itself."""
+    if settings.redis_url:
+        return settings.redis_url
+    if settings.falkordb_url:
+        return settings.falkordb_url
+    if isinstance(store, FalkorDBStore) and store.embedded is not None:
+        return store.embedded.url
+    return None

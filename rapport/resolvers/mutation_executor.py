@@ -45,6 +45,7 @@ class MutationExecutor:
     schema: Schema
     limits: Limits
     timeout: float
+    on_commit: Callable[[], None]  # wakes the event relay
 
     async def execute(
         self, operation_fields: dict[str, Selected], fragments: Fragments, actor: Actor
@@ -108,6 +109,7 @@ class MutationExecutor:
             result = await steps[operation]()
         except Rejected as rejected:
             return _Outcome([], rejected.problems)
+        self.on_commit()
         ids = result if isinstance(result, list) else [result]
         if operation.startswith("delete"):
             return _Outcome([], [], deleted=[f"{label}:{record_id}" for record_id in ids])

@@ -1,0 +1,58 @@
+"""The event stream on Redis: one Redis Stream whose entry ids are the outbox sequence numbers.
+
+Using ``<seq>-0`` as the entry id makes publishing idempotent (Redis refuses
+an id not above the last one, so an event published twice is stored once)
+and lets a consumer resume from the last sequence number it saw.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from redis import asyncio as aioredis
+from redis import exceptions as redis_errors
+
+STREAM_KEY = "rapport:events"
+
+
+class StreamUnavailable(Exception):
+    """Redis cannot be reached (the relay retries later; events wait in the outbox)."""
+
+
+@dataclass
+class EventStream:
+    """Appends events to, and trims, the Redis Stream of change events."""
+
+    client: aioredis.Redis
+    key: str = STREAM_KEY
+    max_length: int = 1_000_000  # retention by count: roughly this many latest events are kept
+
+    @classmethod
+    def from_url(cls, url: str, *, max_length: int = 1_000_000) -> EventStream:
+        return cls(aioredis.Redis.from_url(url), max_length=max_length)
+
+    async def append(self, seq: int, payload: str) -> bool:
+        """Add event ``seq``; ``False`` if the stream already holds it (or a later one)."""
+        try:
+            await self.client.xadd(
+                self.key, {"payload": payload}, id=f"{seq}-0", maxlen=self.max_length, approximate=True
+            )
+        except redis_errors.ResponseError as error:
+            if "equal or smaller" in str(error):
+                return False
+            raise
+        except (redis_errors.ConnectionError, OSError) as error:
+            raise StreamUnavailable(str(error)) from error
+        return True
+
+    async def last_seq(self) -> int:
+        """The sequence number of the newest event in the stream (0 when empty)."""
+        try:
+            info = await self.client.xinfo_stream(self.key)
+        except redis_errors.ResponseError:
+            return 0  # no such key yet
+        last = info["last-generated-id"]
+        return int((last.decode() if isinstance(last, bytes) else str(last)).split("-")[0])
+
+    async def close(self) -> None:
+        await self.client.aclose()

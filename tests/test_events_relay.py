@@ -1,0 +1,169 @@
+"""The relay, on each backend with a real Redis: committed outbox records reach the event
+stream in commit order, exactly once in the stream even when published twice, and records
+left by a process killed after its commit go out when a relay runs again."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import httpx
+import orjson
+import pytest
+import pytest_asyncio
+from pydantic import SecretStr
+
+from rapport.app import create_app
+from rapport.auth.actor import Actor, Role
+from rapport.auth.tokens import TokenIssuer
+from rapport.events.outbox import ChangeEvent, ChangeType, outbox_statement
+from rapport.events.relay import OutboxRelay
+from rapport.events.stream import EventStream
+from rapport.graph.embedded import EmbeddedFalkorDB
+from rapport.graph.falkordb_store import FalkorDBStore
+from rapport.graph.types import GraphStore
+from rapport.migrations.runner import MigrationRunner
+from tests.conftest import settings_for
+from tests.http_server import serving
+from tests.test_embedded import free_port, healthy, wait_until
+
+ACTOR = Actor("test:relay", Role.ADMIN)
+
+
+@pytest.fixture(scope="module")
+def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A real Redis server (the bundled redis-server) for the event stream."""
+    server = EmbeddedFalkorDB(tmp_path_factory.mktemp("redis"))
+    server.start()
+    yield server.url
+    server.stop()
+
+
+@pytest_asyncio.fixture
+async def stream(redis_url: str) -> AsyncIterator[EventStream]:
+    """The event stream under a key of this test's own."""
+    events = EventStream.from_url(redis_url)
+    events.key = f"rapport:events:{uuid.uuid4().hex}"
+    yield events
+    await events.client.delete(events.key)
+    await events.close()
+
+
+async def stream_entries(stream: EventStream) -> list[tuple[str, dict[str, object]]]:
+    entries = await stream.client.xrange(stream.key)
+    return [(entry_id.decode(), orjson.loads(fields[b"payload"])) for entry_id, fields in entries]
+
+
+async def record(store: GraphStore, *labels: str) -> None:
+    events = [ChangeEvent(ChangeType.CREATED, label, (f"{label.lower()}-1",)) for label in labels]
+    await store.write_transaction([outbox_statement(events, ACTOR)])
+
+
+async def test_unsent_records_are_published_in_order_and_marked_sent(
+    store: GraphStore, stream: EventStream
+) -> None:
+    await record(store, "Account", "Customer")
+    await record(store, "Deal")
+    relay = OutboxRelay(store, stream)
+    assert await relay.publish_pending() == 3
+    entries = await stream_entries(stream)
+    assert [(entry_id, payload["label"]) for entry_id, payload in entries] == [
+        ("1-0", "Account"), ("2-0", "Customer"), ("3-0", "Deal")
+    ]  # fmt: skip
+    assert entries[0][1]["actor"] == "test:relay" and entries[0][1]["type"] == "created"
+    assert await store.read("MATCH (o:_Outbox) WHERE o.sent = false RETURN count(o) AS n") == [{"n": 0}]
+    assert await relay.publish_pending() == 0
+
+
+async def test_a_record_published_twice_is_in_the_stream_once(store: GraphStore, stream: EventStream) -> None:
+    await record(store, "Account")
+    relay = OutboxRelay(store, stream)
+    await relay.publish_pending()
+    # A crash after Redis took the event but before the outbox said so.
+    await store.write("MATCH (o:_Outbox) SET o.sent = false")
+    assert await relay.publish_pending() == 0
+    assert len(await stream_entries(stream)) == 1
+    assert await store.read("MATCH (o:_Outbox) WHERE o.sent = false RETURN count(o) AS n") == [{"n": 0}]
+
+
+@pytest.fixture
+def server_env(store: GraphStore, tmp_path: Path) -> dict[str, str]:
+    """Environment for a ``rapport serve`` on the test's store, with the relay off."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("RAPPORT_")}
+    env.update({"RAPPORT_DATA_DIR": str(tmp_path), "RAPPORT_EVENTS_RELAY": "false",
+                "RAPPORT_JWT_SECRET": "relay-tests-signing-secret-of-32-chars"})  # fmt: skip
+    if isinstance(store, FalkorDBStore) and store.embedded is not None:
+        env["RAPPORT_FALKORDB_URL"] = store.embedded.url
+    else:
+        env.update({
+            "RAPPORT_NEO4J_URI": os.environ["RAPPORT_TEST_NEO4J_URI"],
+            "RAPPORT_NEO4J_USER": os.environ.get("RAPPORT_TEST_NEO4J_USER", "neo4j"),
+            "RAPPORT_NEO4J_PASSWORD": os.environ.get("RAPPORT_TEST_NEO4J_PASSWORD", ""),
+        })  # fmt: skip
+    return env
+
+
+async def test_events_of_a_process_killed_after_its_commit_are_published_later(
+    store: GraphStore, stream: EventStream, server_env: dict[str, str]
+) -> None:
+    await MigrationRunner(store).migrate()
+    port = free_port()
+    server = subprocess.Popen(
+        [sys.executable, "-m", "rapport", "serve", "--port", str(port)],
+        env=server_env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+    )  # fmt: skip
+    try:
+        assert await asyncio.to_thread(wait_until, lambda: healthy(port), 60), "rapport serve did not start"
+        token = subprocess.run(
+            [sys.executable, "-m", "rapport", "token", "issue", "--role", "admin"],
+            env=server_env, capture_output=True, text=True, check=True,
+        ).stdout.splitlines()[-1]  # fmt: skip
+        async with httpx.AsyncClient() as http:
+            response = await http.post(
+                f"http://127.0.0.1:{port}/graphql",
+                json={"query": 'mutation { createAccount(fields: {name: "Survivor"}) { record { id } } }'},
+                headers={"Authorization": f"Bearer {token}"},
+            )
+        assert response.status_code == 200 and "errors" not in response.json(), response.text
+    finally:
+        server.send_signal(signal.SIGKILL)  # committed, never published
+        server.communicate(timeout=30)
+    assert await stream_entries(stream) == []
+    assert await OutboxRelay(store, stream).publish_pending() == 1
+    ((_, event),) = await stream_entries(stream)
+    assert (event["type"], event["label"]) == ("created", "Account")
+    assert event["fields"]["name"] == [None, "Survivor"]
+
+
+async def test_a_mutation_reaches_the_stream_through_the_running_relay(
+    demo_store: GraphStore, redis_url: str, tmp_path: Path
+) -> None:
+    settings = settings_for(demo_store.backend, tmp_path).model_copy(
+        update={"redis_url": redis_url, "jwt_secret": SecretStr("relay-tests-signing-secret-of-32-chars")}
+    )
+    token = TokenIssuer.from_settings(settings).issue(subject="test:relay", role=Role.ADMIN)
+    observer = EventStream.from_url(redis_url)
+    before = await observer.last_seq()
+    try:
+        async with serving(create_app(settings, store=demo_store)) as base_url, httpx.AsyncClient() as http:
+            response = await http.post(
+                f"{base_url}/graphql",
+                json={"query": 'mutation { createAccount(fields: {name: "Live"}) { record { id } } }'},
+                headers={"Authorization": f"Bearer {token}"},
+            )
+            record_id = response.json()["data"]["createAccount"]["record"]["id"].split(":", 1)[1]
+            for _ in range(100):
+                entries = await observer.client.xrange(observer.key, min=f"{before + 1}-0")
+                if any(orjson.loads(fields[b"payload"])["ids"] == [record_id] for _, fields in entries):
+                    break
+                await asyncio.sleep(0.02)
+            else:
+                pytest.fail("the event did not reach the stream within 2 s")
+    finally:
+        await observer.close()
