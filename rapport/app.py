@@ -14,17 +14,21 @@ from dataclasses import dataclass
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
+from starlette.routing import Route, WebSocketRoute
+from starlette.websockets import WebSocket
 
 from rapport.api.cypher_endpoint import cypher_query
-from rapport.api.graphql_http import GraphQLEndpoint, graphql_endpoint
+from rapport.api.graphql_http import GraphQLEndpoint, graphql_endpoint, graphql_schema
+from rapport.api.subscriptions import SubscriptionServer
 from rapport.auth.authenticator import Authenticator
 from rapport.auth.http import EXCEPTION_HANDLERS, password_login
 from rapport.config import Settings, load_settings
-from rapport.events.service import running_relay
+from rapport.events.feed import ChangeFeed
+from rapport.events.service import running_events
 from rapport.graph.connect import open_store
 from rapport.graph.types import GraphStore
 from rapport.schema.custom_fields import CustomFields
+from rapport.schema.graphql_model import GraphQLModel
 from rapport.schema.validation import Schema
 
 
@@ -37,6 +41,7 @@ class AppState:
     schema: Schema
     authenticator: Authenticator
     graphql: GraphQLEndpoint
+    subscriptions: SubscriptionServer | None  # None without an event stream
 
 
 def state_of(request: Request) -> AppState:
@@ -61,8 +66,12 @@ async def graphql(request: Request) -> Response:
     return await state_of(request).graphql(request)
 
 
-def _nothing() -> None:
-    return None
+async def graphql_ws(websocket: WebSocket) -> None:
+    server = websocket.app.state.rapport.subscriptions
+    if server is None:
+        await websocket.close(code=1013, reason="subscriptions need an event stream (RAPPORT_REDIS_URL)")
+        return
+    await server(websocket.scope, websocket.receive, websocket.send)
 
 
 def create_app(settings: Settings, store: GraphStore | None = None) -> Starlette:
@@ -74,14 +83,19 @@ def create_app(settings: Settings, store: GraphStore | None = None) -> Starlette
         try:
             schema = await CustomFields(opened).load()
             authenticator = await Authenticator.from_settings(settings, opened)
-            async with running_relay(settings, opened) as relay:
-                on_commit = relay.wake if relay else _nothing
+            async with running_events(settings, opened) as events:
+                feed = (
+                    ChangeFeed(events.hub, opened, GraphQLModel.from_schema(schema)) if events.hub else None
+                )
                 app.state.rapport = AppState(
                     settings=settings,
                     store=opened,
                     schema=schema,
-                    graphql=graphql_endpoint(settings, opened, schema, on_commit),
+                    graphql=graphql_endpoint(settings, opened, schema, events.committed),
                     authenticator=authenticator,
+                    subscriptions=SubscriptionServer(graphql_schema(schema), feed, authenticator)
+                    if feed
+                    else None,
                 )
                 yield
         finally:
@@ -91,6 +105,7 @@ def create_app(settings: Settings, store: GraphStore | None = None) -> Starlette
     routes = [
         Route("/health", health, methods=["GET"]),
         Route("/graphql", graphql, methods=["GET", "POST"]),
+        WebSocketRoute("/graphql", graphql_ws),
         Route("/db/{database}/query/v2", cypher_query, methods=["POST"]),
         Route("/auth/token", password_login, methods=["POST"]),
     ]

@@ -20,10 +20,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
+import strawberry
 from graphql import (
     FragmentDefinitionNode,
     GraphQLError,
-    GraphQLSchema,
     OperationDefinitionNode,
     get_operation_ast,
     value_from_ast_untyped,
@@ -245,10 +245,14 @@ def _wants_html(request: Request) -> bool:
     return "text/html" in request.headers.get("accept", "")
 
 
+def graphql_schema(schema: Schema) -> strawberry.Schema:
+    """The GraphQL schema for the model with its custom fields; built once (it takes seconds) and shared."""
+    return _built(tuple(sorted(schema.custom.items())))
+
+
 @functools.lru_cache(maxsize=8)
-def _graphql_schema(custom: tuple[tuple[str, tuple[Field, ...]], ...]) -> GraphQLSchema:
-    """The schema for the model with these custom fields; built once (it takes seconds) and shared."""
-    return build_schema(GraphQLModel.from_schema(Schema(custom=dict(custom))))._schema
+def _built(custom: tuple[tuple[str, tuple[Field, ...]], ...]) -> strawberry.Schema:
+    return build_schema(GraphQLModel.from_schema(Schema(custom=dict(custom))))
 
 
 def graphql_endpoint(
@@ -257,7 +261,7 @@ def graphql_endpoint(
     """The endpoint for ``schema`` (the model with its custom fields) on ``store``; ``on_commit``
     is called after each mutation that wrote something."""
     model = GraphQLModel.from_schema(schema)
-    graphql_schema = _graphql_schema(tuple(sorted(schema.custom.items())))
+    core_schema = graphql_schema(schema)._schema
     limits = Limits(
         max_depth=settings.graphql_max_depth,
         max_aliases=settings.graphql_max_aliases,
@@ -266,9 +270,9 @@ def graphql_endpoint(
         default_page=settings.graphql_default_page,
         max_page=settings.graphql_max_page,
     )
-    executor = QueryExecutor(store, model, graphql_schema, limits, settings.graphql_timeout)
+    executor = QueryExecutor(store, model, core_schema, limits, settings.graphql_timeout)
     mutations = MutationExecutor(store, model, schema, limits, settings.graphql_timeout, on_commit)
     documents = DocumentCache(
-        graphql_schema, max_tokens=limits.max_tokens, introspection=settings.graphql_introspection
+        core_schema, max_tokens=limits.max_tokens, introspection=settings.graphql_introspection
     )
     return GraphQLEndpoint(executor, mutations, documents, limits, settings.graphiql)

@@ -1,4 +1,4 @@
-"""The event relay's life in a server process: started with the app, stopped with it."""
+"""The event machinery of a server process, started with the app and stopped with it."""
 
 from __future__ import annotations
 
@@ -7,8 +7,10 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 
 from rapport.config import Settings
+from rapport.events.hub import EventHub, running_hub
 from rapport.events.relay import OutboxRelay
 from rapport.events.stream import EventStream
 from rapport.graph.connect import event_stream_url
@@ -17,26 +19,40 @@ from rapport.graph.types import GraphStore
 log = logging.getLogger(__name__)
 
 
-@asynccontextmanager
-async def running_relay(settings: Settings, store: GraphStore) -> AsyncIterator[OutboxRelay | None]:
-    """The relay publishing this store's outbox, running until the block ends.
+@dataclass(frozen=True)
+class EventServices:
+    """The relay (publishes this store's outbox) and the hub (feeds subscribers); ``None`` when
+    there is no Redis (Neo4j without ``RAPPORT_REDIS_URL``): events then wait in the outbox."""
 
-    ``None`` when no Redis is configured (Neo4j without ``RAPPORT_REDIS_URL``)
-    or the relay is switched off: events then wait in the outbox, nothing is lost.
-    """
+    relay: OutboxRelay | None
+    hub: EventHub | None
+
+    def committed(self) -> None:
+        """A mutation committed: publish soon."""
+        if self.relay is not None:
+            self.relay.wake()
+
+
+@asynccontextmanager
+async def running_events(settings: Settings, store: GraphStore) -> AsyncIterator[EventServices]:
     url = event_stream_url(settings, store)
-    if url is None or not settings.events_relay:
-        if url is None:
-            log.warning("no Redis for the event stream (set RAPPORT_REDIS_URL): events wait in the outbox")
-        yield None
+    if url is None:
+        log.warning("no Redis for the event stream (set RAPPORT_REDIS_URL): events wait in the outbox")
+        yield EventServices(None, None)
         return
     stream = EventStream.from_url(url, max_length=settings.events_max_length)
-    relay = OutboxRelay(store, stream, retention_ms=int(settings.outbox_retention * 1000))
-    task = asyncio.create_task(relay.run(), name="rapport-event-relay")
     try:
-        yield relay
+        async with running_hub(stream) as hub:
+            if not settings.events_relay:
+                yield EventServices(None, hub)
+                return
+            relay = OutboxRelay(store, stream, retention_ms=int(settings.outbox_retention * 1000))
+            task = asyncio.create_task(relay.run(), name="rapport-event-relay")
+            try:
+                yield EventServices(relay, hub)
+            finally:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
     finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
         await stream.close()

@@ -8,6 +8,7 @@ and lets a consumer resume from the last sequence number it saw.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from redis import asyncio as aioredis
 from redis import exceptions as redis_errors
@@ -44,6 +45,16 @@ class EventStream:
         except (redis_errors.ConnectionError, OSError) as error:
             raise StreamUnavailable(str(error)) from error
         return True
+
+    async def read(self, after: str, *, block_ms: int, count: int) -> list[tuple[str, str]]:
+        """``(entry id, payload)`` of the entries after ``after``, waiting up to ``block_ms`` for one."""
+        batches: Any = await self.client.xread({self.key: after}, count=count, block=block_ms)
+        return [(i.decode(), f[b"payload"].decode()) for _, entries in batches or () for i, f in entries]
+
+    async def entries_after(self, seq: int) -> list[tuple[str, str]]:
+        """``(entry id, payload)`` of every entry the stream still holds after sequence number ``seq``."""
+        entries: Any = await self.client.xrange(self.key, min=f"{seq + 1}-0")
+        return [(i.decode(), f[b"payload"].decode()) for i, f in entries]
 
     async def last_seq(self) -> int:
         """The sequence number of the newest event in the stream (0 when empty)."""

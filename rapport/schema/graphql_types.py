@@ -39,6 +39,7 @@ from rapport.schema.graphql_namespace import (
     optional,
     unset_inputs,
 )
+from rapport.schema.graphql_subscription_types import Subscription
 
 _FILTER_INPUTS = {
     ScalarKind.STRING: "StringFilter",
@@ -267,6 +268,7 @@ def build_schema(model: GraphQLModel) -> strawberry.Schema:
     return strawberry.Schema(
         query=ns.module.Query,
         mutation=add_mutation_type(ns, model),
+        subscription=Subscription,
         types=[getattr(ns.module, label) for label in model.labels],
         config=StrawberryConfig(
             auto_camel_case=False, disable_field_suggestions=True, scalar_map={Long: LONG_SCALAR}

@@ -1,0 +1,54 @@
+"""GraphQL subscriptions over WebSocket (``graphql-transport-ws`` and legacy ``graphql-ws``).
+
+Strawberry speaks the protocols; Rapport authenticates the token sent in
+``connection_init`` (a bad one closes the socket with 4403) and hands each
+operation the actor and the change feed.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import strawberry
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.websockets import WebSocket
+from strawberry.asgi import GraphQL
+from strawberry.exceptions import ConnectionRejectionError
+
+from rapport.auth.authenticator import Authenticator
+from rapport.auth.errors import Unauthenticated
+from rapport.events.feed import ChangeFeed
+
+
+class SubscriptionServer(GraphQL[dict[str, Any], None]):
+    """The WebSocket side of ``/graphql``."""
+
+    def __init__(self, schema: strawberry.Schema, feed: ChangeFeed, authenticator: Authenticator) -> None:
+        super().__init__(
+            schema,
+            graphql_ide=None,
+            keep_alive=True,
+            keep_alive_interval=15,
+            connection_init_wait_timeout=timedelta(seconds=10),
+        )
+        self.feed = feed
+        self.authenticator = authenticator
+
+    async def get_context(
+        self, request: Request | WebSocket, response: Response | WebSocket
+    ) -> dict[str, Any]:
+        return {"request": request, "feed": self.feed, "actor": None}
+
+    async def on_ws_connect(self, context: dict[str, Any]) -> None:
+        params = context.get("connection_params") or {}
+        credential = params.get("Authorization") or params.get("authorization")
+        if credential is None and params.get("token"):
+            credential = f"Bearer {params['token']}"
+        try:
+            context["actor"] = await self.authenticator.authenticate(
+                {"authorization": credential} if credential else {}
+            )
+        except Unauthenticated as error:
+            raise ConnectionRejectionError({"reason": error.reason}) from None

@@ -1,0 +1,110 @@
+"""Fan-out of the event stream to the subscribers of one server process.
+
+One task per process reads the Redis Stream (blocking ``XREAD``) and hands
+each event to every subscriber's bounded queue, so ten thousand subscribers
+cost one Redis connection, not ten thousand. A subscriber that falls a whole
+queue behind is dropped with a reason instead of slowing the others. A
+subscriber that gives ``since`` first gets what it missed from the stream,
+then live events, with none twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+from redis import exceptions as redis_errors
+
+from rapport.events.stream import EventStream
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class StreamEvent:
+    """One change event as consumers see it; ``seq`` orders and deduplicates."""
+
+    seq: int
+    payload: dict[str, Any]
+
+
+class SubscriberTooSlow(Exception):
+    """The subscriber's queue overflowed; it must reconnect with ``since`` to catch up."""
+
+
+@dataclass(eq=False)
+class _Subscriber:
+    queue: asyncio.Queue[StreamEvent]
+    overflowed: bool = False
+
+
+@dataclass
+class EventHub:
+    stream: EventStream
+    queue_size: int = 1_000
+    _subscribers: set[_Subscriber] = field(default_factory=set)
+
+    async def run(self) -> None:
+        """Read the stream from now on and fan each event out, until cancelled."""
+        last = f"{await self.stream.last_seq()}-0"
+        while True:
+            try:
+                entries = await self.stream.read(last, block_ms=1_000, count=500)
+            except (redis_errors.ConnectionError, OSError) as error:
+                log.warning("event hub: %s; retrying", error)
+                await asyncio.sleep(0.5)
+                continue
+            for entry_id, payload in entries:
+                last = entry_id
+                self._publish(_event(entry_id, payload))
+
+    def _publish(self, event: StreamEvent) -> None:
+        for subscriber in self._subscribers:
+            if subscriber.overflowed:
+                continue
+            try:
+                subscriber.queue.put_nowait(event)
+            except asyncio.QueueFull:
+                subscriber.overflowed = True
+
+    async def events(self, since: int | None = None) -> AsyncIterator[StreamEvent]:
+        """Events after ``since`` (what the stream still holds), then live ones, in order."""
+        subscriber = _Subscriber(asyncio.Queue(self.queue_size))
+        self._subscribers.add(subscriber)
+        try:
+            seen = 0
+            if since is not None:
+                for entry_id, payload in await self.stream.entries_after(since):
+                    event = _event(entry_id, payload)
+                    seen = event.seq
+                    yield event
+            while True:
+                if subscriber.overflowed and subscriber.queue.empty():
+                    raise SubscriberTooSlow(f"fell more than {self.queue_size} events behind")
+                event = await subscriber.queue.get()
+                if event.seq > seen:
+                    seen = event.seq
+                    yield event
+        finally:
+            self._subscribers.discard(subscriber)
+
+
+def _event(entry_id: str, payload: str) -> StreamEvent:
+    return StreamEvent(int(entry_id.split("-")[0]), orjson.loads(payload))
+
+
+@contextlib.asynccontextmanager
+async def running_hub(stream: EventStream) -> AsyncIterator[EventHub]:
+    hub = EventHub(stream)
+    task = asyncio.create_task(hub.run(), name="rapport-event-hub")
+    try:
+        yield hub
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
