@@ -23,6 +23,7 @@ from rapport.auth.tokens import TokenIssuer
 from rapport.events.stream import EventStream
 from rapport.graph.embedded import EmbeddedFalkorDB
 from rapport.graph.types import GraphStore
+from rapport.schema.graphql_subscription_types import MAX_SUBSCRIPTIONS_PER_CONNECTION
 from tests.conftest import settings_for
 from tests.http_server import serving
 
@@ -159,3 +160,30 @@ async def test_subscribers_only_see_records_they_may_read(live: LiveApi) -> None
     finally:
         await socket.close()
     assert change["ids"] == [f"Deal:{mine}"] and change["fields"]["lossReason"][1] == "yours"
+
+
+async def test_a_token_that_expires_closes_the_connection(live: LiveApi) -> None:
+    short = live.issuer.issue(subject="test:short", role=Role.ADMIN, ttl=2)
+    socket = await connect(live, short)
+    await subscribe(socket, {"since": await live.last_seq(), "labels": ["Segment"]})
+    with pytest.raises(websockets.ConnectionClosed) as closed:
+        while True:
+            await asyncio.wait_for(socket.recv(), 6)
+    assert closed.value.rcvd is not None
+    assert (closed.value.rcvd.code, closed.value.rcvd.reason) == (4401, "token expired")
+
+
+async def test_subscriptions_per_connection_are_capped(live: LiveApi) -> None:
+    socket = await connect(live, live.token("admin"))
+    try:
+        ack = orjson.loads(await asyncio.wait_for(socket.recv(), 5))
+        assert ack["type"] == "connection_ack"
+        for n in range(MAX_SUBSCRIPTIONS_PER_CONNECTION + 1):
+            payload = {"query": CHANGES, "variables": {"labels": ["Segment"]}}
+            await socket.send(orjson.dumps({"id": str(n), "type": "subscribe", "payload": payload}).decode())
+        message = orjson.loads(await asyncio.wait_for(socket.recv(), 5))
+    finally:
+        await socket.close()
+    # The first fifty stay open and silent; the next one is answered with an error.
+    assert message["id"] == str(MAX_SUBSCRIPTIONS_PER_CONNECTION)
+    assert "at most 50 subscriptions" in message["payload"]["errors"][0]["message"]

@@ -7,6 +7,9 @@ operation the actor and the change feed.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import time
 from datetime import timedelta
 from typing import Any
 
@@ -39,7 +42,7 @@ class SubscriptionServer(GraphQL[dict[str, Any], None]):
     async def get_context(
         self, request: Request | WebSocket, response: Response | WebSocket
     ) -> dict[str, Any]:
-        return {"request": request, "feed": self.feed, "actor": None}
+        return {"request": request, "feed": self.feed, "actor": None, "subscriptions": 0}
 
     async def on_ws_connect(self, context: dict[str, Any]) -> None:
         params = context.get("connection_params") or {}
@@ -47,8 +50,24 @@ class SubscriptionServer(GraphQL[dict[str, Any], None]):
         if credential is None and params.get("token"):
             credential = f"Bearer {params['token']}"
         try:
-            context["actor"] = await self.authenticator.authenticate(
-                {"authorization": credential} if credential else {}
-            )
+            actor = await self.authenticator.authenticate({"authorization": credential} if credential else {})
         except Unauthenticated as error:
             raise ConnectionRejectionError({"reason": error.reason}) from None
+        context["actor"] = actor
+        if actor.expires_at is not None:
+            delay = max(0.0, actor.expires_at - time.time())
+            asyncio.get_running_loop().call_later(delay, _close_expired, context["request"])
+
+
+def _close_expired(websocket: WebSocket) -> None:
+    """The token ran out: the connection ends (the client reconnects with a fresh token)."""
+
+    async def close() -> None:
+        with contextlib.suppress(RuntimeError):  # already closed
+            await websocket.close(code=4401, reason="token expired")
+
+    _closing.add(task := asyncio.ensure_future(close()))
+    task.add_done_callback(_closing.discard)
+
+
+_closing: set[asyncio.Future[None]] = set()  # keeps close tasks alive until they finish

@@ -12,6 +12,7 @@ from collections.abc import AsyncGenerator
 from typing import Any
 
 import strawberry
+from graphql import GraphQLError
 from strawberry.scalars import JSON
 
 
@@ -27,6 +28,7 @@ class ChangeEventType:
 
 
 _CHANGES = "Changes the subscriber may read, as they are committed."
+MAX_SUBSCRIPTIONS_PER_CONNECTION = 50
 
 
 @strawberry.type
@@ -39,9 +41,15 @@ class Subscription:
         ids: list[strawberry.ID] | None = None,
         since: int | None = None,
     ) -> AsyncGenerator[ChangeEventType, None]:
-        feed = info.context["feed"]
-        async for event in feed.changes(info.context["actor"], labels, ids, since):
-            yield _as_type(event.seq, event.payload)
+        context = info.context
+        if context["subscriptions"] >= MAX_SUBSCRIPTIONS_PER_CONNECTION:
+            raise GraphQLError(f"at most {MAX_SUBSCRIPTIONS_PER_CONNECTION} subscriptions per connection")
+        context["subscriptions"] += 1
+        try:
+            async for event in context["feed"].changes(context["actor"], labels, ids, since):
+                yield _as_type(event.seq, event.payload)
+        finally:
+            context["subscriptions"] -= 1
 
 
 def _as_type(seq: int, payload: dict[str, Any]) -> ChangeEventType:
