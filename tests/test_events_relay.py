@@ -37,8 +37,9 @@ ACTOR = Actor("test:relay", Role.ADMIN)
 
 
 @pytest.fixture(scope="module")
-def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """A real Redis server (the bundled redis-server) for the event stream."""
+def redis_url(session_store: GraphStore, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A real Redis server (the bundled redis-server) for the event stream, one per backend: each
+    store numbers its events from 1, and a stream accepts each number once."""
     server = EmbeddedFalkorDB(tmp_path_factory.mktemp("redis"))
     server.start()
     yield server.url

@@ -60,7 +60,9 @@ class LiveApi:
 
 
 @pytest.fixture(scope="module")
-def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def redis_url(session_store: GraphStore, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A real Redis server (the bundled redis-server) for the event stream, one per backend: each
+    store numbers its events from 1, and a stream accepts each number once."""
     server = EmbeddedFalkorDB(tmp_path_factory.mktemp("redis"))
     server.start()
     yield server.url
@@ -187,3 +189,29 @@ async def test_subscriptions_per_connection_are_capped(live: LiveApi) -> None:
     # The first fifty stay open and silent; the next one is answered with an error.
     assert message["id"] == str(MAX_SUBSCRIPTIONS_PER_CONNECTION)
     assert "at most 50 subscriptions" in message["payload"]["errors"][0]["message"]
+
+
+async def test_the_legacy_graphql_ws_protocol_is_served_too(live: LiveApi) -> None:
+    since = await live.last_seq()
+    socket = await websockets.connect(
+        live.base_url.replace("http", "ws") + "/graphql", subprotocols=[websockets.Subprotocol("graphql-ws")]
+    )
+    try:
+        token = live.token("admin")
+        await socket.send(
+            orjson.dumps(
+                {"type": "connection_init", "payload": {"Authorization": f"Bearer {token}"}}
+            ).decode()
+        )
+        assert orjson.loads(await asyncio.wait_for(socket.recv(), 5))["type"] == "connection_ack"
+        start = {"query": CHANGES, "variables": {"since": since, "labels": ["Account"]}}
+        await socket.send(orjson.dumps({"id": "1", "type": "start", "payload": start}).decode())
+        await live.mutate('mutation { createAccount(fields: {name: "Legacy"}) { record { id } } }')
+        while True:
+            message = orjson.loads(await asyncio.wait_for(socket.recv(), 5))
+            if message["type"] == "data":
+                break
+            assert message["type"] == "ka", message
+    finally:
+        await socket.close()
+    assert message["payload"]["data"]["changes"]["fields"]["name"] == [None, "Legacy"]
