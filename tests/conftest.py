@@ -11,7 +11,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import httpx
@@ -23,6 +23,7 @@ from rapport.app import create_app
 from rapport.config import Settings
 from rapport.demo.seed import seed_demo
 from rapport.graph.connect import open_store
+from rapport.graph.embedded import EmbeddedFalkorDB
 from rapport.graph.falkordb_store import FalkorDBStore
 from rapport.graph.types import GraphStore
 from tests.api_client import ApiClient
@@ -106,3 +107,13 @@ async def api(demo_store: GraphStore, tmp_path_factory: pytest.TempPathFactory) 
         httpx.AsyncClient(base_url=base_url, timeout=30) as http,
     ):
         yield ApiClient(http, demo_store, settings)
+
+
+@pytest.fixture(scope="module")
+def redis_url(session_store: GraphStore, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A real Redis server (the bundled redis-server) for the event stream, one per backend: each
+    store numbers its events from 1, and a stream accepts each number once."""
+    server = EmbeddedFalkorDB(tmp_path_factory.mktemp("redis"))
+    server.start()
+    yield server.url
+    server.stop()

@@ -4,14 +4,11 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import pytest
 
 from rapport.config import Settings
@@ -19,6 +16,7 @@ from rapport.graph.connect import open_store
 from rapport.graph.errors import StoreConfigError
 from rapport.graph.falkordb_store import FalkorDBStore
 from rapport.schema.custom_fields import CustomFields
+from tests.http_server import free_port, healthy, wait_until
 
 
 def embedded_settings(data_dir: Path, fsync: str = "everysec") -> Settings:
@@ -48,31 +46,9 @@ def alive(pid: int) -> bool:
     return state != "Z"
 
 
-def wait_until(condition: object, timeout: float = 15.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():  # type: ignore[operator]
-            return True
-        time.sleep(0.05)
-    return False
-
-
 def child_pid(data_dir: Path) -> int:
     assert wait_until(lambda: (data_dir / "falkordb.pid").exists())
     return int((data_dir / "falkordb.pid").read_text())
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def healthy(port: int) -> bool:
-    try:
-        return httpx.get(f"http://127.0.0.1:{port}/health", timeout=1).status_code == 200
-    except httpx.TransportError:
-        return False
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ import signal
 import subprocess
 import sys
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import httpx
@@ -25,25 +25,13 @@ from rapport.auth.tokens import TokenIssuer
 from rapport.events.outbox import ChangeEvent, ChangeType, outbox_statement
 from rapport.events.relay import OutboxRelay
 from rapport.events.stream import EventStream
-from rapport.graph.embedded import EmbeddedFalkorDB
 from rapport.graph.falkordb_store import FalkorDBStore
 from rapport.graph.types import GraphStore
 from rapport.migrations.runner import MigrationRunner
 from tests.conftest import settings_for
-from tests.http_server import serving
-from tests.test_embedded import free_port, healthy, wait_until
+from tests.http_server import free_port, healthy, serving, wait_until
 
 ACTOR = Actor("test:relay", Role.ADMIN)
-
-
-@pytest.fixture(scope="module")
-def redis_url(session_store: GraphStore, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """A real Redis server (the bundled redis-server) for the event stream, one per backend: each
-    store numbers its events from 1, and a stream accepts each number once."""
-    server = EmbeddedFalkorDB(tmp_path_factory.mktemp("redis"))
-    server.start()
-    yield server.url
-    server.stop()
 
 
 @pytest_asyncio.fixture

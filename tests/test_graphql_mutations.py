@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from tests.api_client import ApiClient
+from tests.demo_facts import rep_with_own_and_other_deal
 
 ERRORS = "userErrors { field message code }"
 
@@ -199,12 +200,7 @@ async def test_roles_that_only_read_cannot_write(api: ApiClient) -> None:
 
 
 async def test_sales_reps_change_their_own_deals_only(api: ApiClient) -> None:
-    rows = await api.store.read(
-        "MATCH (u:User {role: 'sales'})-[:OWNS]->(d:Deal) WITH u, collect(d.id)[0] AS mine "
-        "MATCH (other:Deal) WHERE NOT (u)-[:OWNS]->(other) "
-        "RETURN u.id AS rep, mine, other.id AS theirs ORDER BY rep, theirs LIMIT 1"
-    )
-    rep, mine, theirs = rows[0]["rep"], rows[0]["mine"], rows[0]["theirs"]
+    rep, mine, theirs = await rep_with_own_and_other_deal(api.store)
     update = (
         'mutation($id: ID!) { updateDeal(id: $id, set: {lossReason: "pricing"}) { record { lossReason } } }'
     )

@@ -6,7 +6,7 @@ only the records it may read."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,10 +21,10 @@ from rapport.app import create_app
 from rapport.auth.actor import Role
 from rapport.auth.tokens import TokenIssuer
 from rapport.events.stream import EventStream
-from rapport.graph.embedded import EmbeddedFalkorDB
 from rapport.graph.types import GraphStore
 from rapport.schema.graphql_subscription_types import MAX_SUBSCRIPTIONS_PER_CONNECTION
 from tests.conftest import settings_for
+from tests.demo_facts import rep_with_own_and_other_deal
 from tests.http_server import serving
 
 CHANGES = "subscription($since: Int, $labels: [String!]) { changes(since: $since, labels: $labels) { seq type label ids fields actor } }"  # noqa: E501
@@ -57,16 +57,6 @@ class LiveApi:
             return await stream.last_seq()
         finally:
             await stream.close()
-
-
-@pytest.fixture(scope="module")
-def redis_url(session_store: GraphStore, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """A real Redis server (the bundled redis-server) for the event stream, one per backend: each
-    store numbers its events from 1, and a stream accepts each number once."""
-    server = EmbeddedFalkorDB(tmp_path_factory.mktemp("redis"))
-    server.start()
-    yield server.url
-    server.stop()
 
 
 @pytest_asyncio.fixture(scope="module")
@@ -143,12 +133,7 @@ async def test_a_bad_token_is_refused_at_connection_init(live: LiveApi) -> None:
 
 
 async def test_subscribers_only_see_records_they_may_read(live: LiveApi) -> None:
-    rows = await live.store.read(
-        "MATCH (u:User {role: 'sales'})-[:OWNS]->(d:Deal) WITH u, collect(d.id)[0] AS mine "
-        "MATCH (other:Deal) WHERE NOT (u)-[:OWNS]->(other) "
-        "RETURN u.id AS rep, mine, other.id AS theirs ORDER BY rep, theirs LIMIT 1"
-    )
-    rep, mine, theirs = rows[0]["rep"], rows[0]["mine"], rows[0]["theirs"]
+    rep, mine, theirs = await rep_with_own_and_other_deal(live.store)
     since = await live.last_seq()
     socket = await connect(live, live.token("sales", user_id=rep))
     try:

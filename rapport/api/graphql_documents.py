@@ -6,7 +6,6 @@ sending the same query again (the common case) skips both.
 
 from __future__ import annotations
 
-from collections import OrderedDict
 from dataclasses import dataclass
 
 from graphql import (
@@ -19,6 +18,8 @@ from graphql import (
     specified_rules,
     validate,
 )
+
+from rapport.lru import LRU
 
 
 class _NoIntrospection(ValidationRule):
@@ -44,18 +45,13 @@ class DocumentCache:
         self._schema = schema
         self._max_tokens = max_tokens
         self._rules = specified_rules if introspection else (*specified_rules, _NoIntrospection)
-        self._size = size
-        self._entries: OrderedDict[str, CheckedDocument] = OrderedDict()
+        self._entries: LRU[CheckedDocument] = LRU(size)
 
     def get(self, text: str) -> CheckedDocument:
         entry = self._entries.get(text)
         if entry is None:
             entry = self._check(text)
-            self._entries[text] = entry
-            if len(self._entries) > self._size:
-                self._entries.popitem(last=False)
-        else:
-            self._entries.move_to_end(text)
+            self._entries.put(text, entry)
         return entry
 
     def _check(self, text: str) -> CheckedDocument:

@@ -11,7 +11,6 @@ then live events, with none twice.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -96,15 +95,3 @@ class EventHub:
 
 def _event(entry_id: str, payload: str) -> StreamEvent:
     return StreamEvent(int(entry_id.split("-")[0]), orjson.loads(payload))
-
-
-@contextlib.asynccontextmanager
-async def running_hub(stream: EventStream) -> AsyncIterator[EventHub]:
-    hub = EventHub(stream)
-    task = asyncio.create_task(hub.run(), name="rapport-event-hub")
-    try:
-        yield hub
-    finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task

@@ -5,12 +5,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Coroutine
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from typing import Any
 
 from rapport.config import Settings
-from rapport.events.hub import EventHub, running_hub
+from rapport.events.hub import EventHub
 from rapport.events.relay import OutboxRelay
 from rapport.events.stream import EventStream
 from rapport.graph.connect import event_stream_url
@@ -41,18 +42,26 @@ async def running_events(settings: Settings, store: GraphStore) -> AsyncIterator
         yield EventServices(None, None)
         return
     stream = EventStream.from_url(url, max_length=settings.events_max_length)
+    hub = EventHub(stream)
     try:
-        async with running_hub(stream) as hub:
+        async with _running(hub.run(), "rapport-event-hub"):
             if not settings.events_relay:
                 yield EventServices(None, hub)
                 return
             relay = OutboxRelay(store, stream, retention_ms=int(settings.outbox_retention * 1000))
-            task = asyncio.create_task(relay.run(), name="rapport-event-relay")
-            try:
+            async with _running(relay.run(), "rapport-event-relay"):
                 yield EventServices(relay, hub)
-            finally:
-                task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
     finally:
         await stream.close()
+
+
+@asynccontextmanager
+async def _running(work: Coroutine[Any, Any, None], name: str) -> AsyncIterator[None]:
+    """Run ``work`` as a task for the length of the block, then cancel it and wait for it."""
+    task = asyncio.create_task(work, name=name)
+    try:
+        yield
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task

@@ -97,7 +97,7 @@ class Records:
                 raise VersionConflict(
                     f"{label} {id} is at version {current['version']}, not {expected_version}"
                 )
-            statement = self.plan_update(label, current, changes)
+            statement, _ = self.plan_update(label, current, changes)
             rows = await self._store.write(statement.cypher, statement.params)
             if rows:
                 updated: dict[str, Any] = rows[0]["props"]
@@ -106,9 +106,12 @@ class Records:
                 raise VersionConflict(f"{label} {id} changed while it was being updated")
         raise VersionConflict(f"{label} {id} kept changing; gave up after {_MAX_UPDATE_ATTEMPTS} tries")
 
-    def plan_update(self, label: str, current: Mapping[str, Any], changes: Mapping[str, Any]) -> Statement:
-        """Validate ``changes`` merged into the ``current`` properties; the statement writes them only
-        while the node is still at the version read (it returns no row otherwise)."""
+    def plan_update(
+        self, label: str, current: Mapping[str, Any], changes: Mapping[str, Any]
+    ) -> tuple[Statement, dict[str, Any]]:
+        """Validate ``changes`` merged into the ``current`` properties; return the statement, which
+        writes them only while the node is still at the version read (it returns no row otherwise),
+        and the properties the node will have."""
         fields = self.schema.node_fields(label)
         # Properties outside the model (scores, embeddings) are not ours to validate or drop.
         known = {k: v for k, v in current.items() if k in fields}
@@ -119,12 +122,14 @@ class Records:
             "updatedAt": now_millis(),
             "version": current["version"] + 1,
         }
-        return Statement(
+        statement = Statement(
             f"MATCH (n:{label} {{id: $id}}) WHERE n.version = $version "
             "SET n += $patch RETURN properties(n) AS props",
             {"id": current["id"], "version": current["version"], "patch": patch},
             required_match=f"{label} {current['id']} changed since version {current['version']}",
         )
+        after = {k: v for k, v in {**current, **patch}.items() if v is not None}
+        return statement, after
 
     async def delete(self, label: str, id: str) -> bool:
         """Delete a node and its relationships; return whether it existed."""

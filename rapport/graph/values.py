@@ -8,7 +8,7 @@ other value is already a plain Python scalar or list.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import neo4j.graph
@@ -38,22 +38,41 @@ def now_millis() -> int:
 
 # Values both drivers hand over as they are; checked first because results are mostly these.
 _PLAIN = frozenset({str, int, float, bool, type(None)})
+_NOT_SPECIAL = object()
+
+Convert = Callable[[Any], Any]
 
 
-def from_neo4j(value: Any) -> Any:
-    """Convert a value from the ``neo4j`` driver into the shared record shape."""
-    kind = type(value)
-    if kind in _PLAIN:
+def _converter(special: Callable[[Any, Convert], Any]) -> Convert:
+    """A converter that walks lists and maps itself and asks ``special`` about anything else
+    (graph and temporal values); ``special`` answers ``_NOT_SPECIAL`` for what it leaves alone."""
+
+    def convert(value: Any) -> Any:
+        kind = type(value)
+        if kind in _PLAIN:
+            return value
+        if kind is list:
+            return [convert(v) for v in value]
+        if kind is dict:
+            return {k: convert(v) for k, v in value.items()}
+        converted = special(value, convert)
+        if converted is not _NOT_SPECIAL:
+            return converted
+        if isinstance(value, list):
+            return [convert(v) for v in value]
+        if isinstance(value, Mapping):
+            return {k: convert(v) for k, v in value.items()}
         return value
-    if kind is list:
-        return [from_neo4j(v) for v in value]
-    if kind is dict:
-        return {k: from_neo4j(v) for k, v in value.items()}
+
+    return convert
+
+
+def _neo4j_special(value: Any, convert: Convert) -> Any:
     if isinstance(value, neo4j.graph.Node):
         return GraphNode(
             element_id=value.element_id,
             labels=frozenset(value.labels),
-            properties={k: from_neo4j(v) for k, v in value.items()},
+            properties={k: convert(v) for k, v in value.items()},
         )
     if isinstance(value, neo4j.graph.Relationship):
         return GraphRelationship(
@@ -61,36 +80,24 @@ def from_neo4j(value: Any) -> Any:
             type=value.type,
             start_element_id=value.start_node.element_id if value.start_node else "",
             end_element_id=value.end_node.element_id if value.end_node else "",
-            properties={k: from_neo4j(v) for k, v in value.items()},
+            properties={k: convert(v) for k, v in value.items()},
         )
     if isinstance(value, neo4j.graph.Path):
         return GraphPath(
-            nodes=tuple(from_neo4j(n) for n in value.nodes),
-            relationships=tuple(from_neo4j(r) for r in value.relationships),
+            nodes=tuple(convert(n) for n in value.nodes),
+            relationships=tuple(convert(r) for r in value.relationships),
         )
     if isinstance(value, neo4j.time.DateTime | neo4j.time.Date):
         return epoch_millis(value.to_native())
-    if isinstance(value, list):
-        return [from_neo4j(v) for v in value]
-    if isinstance(value, Mapping):
-        return {k: from_neo4j(v) for k, v in value.items()}
-    return value
+    return _NOT_SPECIAL
 
 
-def from_falkordb(value: Any) -> Any:
-    """Convert a value from the ``falkordb`` client into the shared record shape."""
-    kind = type(value)
-    if kind in _PLAIN:
-        return value
-    if kind is list:
-        return [from_falkordb(v) for v in value]
-    if kind is dict:
-        return {k: from_falkordb(v) for k, v in value.items()}
+def _falkordb_special(value: Any, convert: Convert) -> Any:
     if isinstance(value, FalkorNode):
         return GraphNode(
             element_id=str(value.id),
             labels=frozenset(value.labels or ()),
-            properties={k: from_falkordb(v) for k, v in (value.properties or {}).items()},
+            properties={k: convert(v) for k, v in (value.properties or {}).items()},
         )
     if isinstance(value, FalkorEdge):
         return GraphRelationship(
@@ -98,20 +105,23 @@ def from_falkordb(value: Any) -> Any:
             type=value.relation,
             start_element_id=str(_endpoint_id(value.src_node)),
             end_element_id=str(_endpoint_id(value.dest_node)),
-            properties={k: from_falkordb(v) for k, v in (value.properties or {}).items()},
+            properties={k: convert(v) for k, v in (value.properties or {}).items()},
         )
     if isinstance(value, FalkorPath):
         return GraphPath(
-            nodes=tuple(from_falkordb(n) for n in value.nodes()),
-            relationships=tuple(from_falkordb(e) for e in value.edges()),
+            nodes=tuple(convert(n) for n in value.nodes()),
+            relationships=tuple(convert(e) for e in value.edges()),
         )
     if isinstance(value, dt.datetime | dt.date):
         return epoch_millis(value)
-    if isinstance(value, list):
-        return [from_falkordb(v) for v in value]
-    if isinstance(value, Mapping):
-        return {k: from_falkordb(v) for k, v in value.items()}
-    return value
+    return _NOT_SPECIAL
+
+
+from_neo4j: Convert = _converter(_neo4j_special)
+"""Convert a value from the ``neo4j`` driver into the shared record shape."""
+
+from_falkordb: Convert = _converter(_falkordb_special)
+"""Convert a value from the ``falkordb`` client into the shared record shape."""
 
 
 def _endpoint_id(endpoint: Any) -> Any:

@@ -29,12 +29,14 @@ _CONNECTION_ARGS = ("first", "last")
 
 @dataclass(frozen=True)
 class Limits:
-    max_depth: int = 12
-    max_aliases: int = 30
-    max_tokens: int = 5_000
-    max_cost: int = 50_000
-    default_page: int = 20
-    max_page: int = 500
+    """The ``graphql_*`` settings (their defaults live in :mod:`rapport.config`)."""
+
+    max_depth: int
+    max_aliases: int
+    max_tokens: int
+    max_cost: int
+    default_page: int
+    max_page: int
 
 
 def check_limits(operation: OperationDefinitionNode, fragments: Fragments, limits: Limits) -> None:

@@ -19,6 +19,7 @@ from rapport.resolvers.cypher import QueryBuilder
 from rapport.resolvers.errors import RequestError
 from rapport.resolvers.executor import FieldError, QueryResult
 from rapport.resolvers.filters import FilterCompiler
+from rapport.resolvers.ids import global_id
 from rapport.resolvers.limits import Limits
 from rapport.resolvers.projection import Compiler
 from rapport.resolvers.root_fields import records_by_ids
@@ -112,7 +113,7 @@ class MutationExecutor:
         self.on_commit()
         ids = result if isinstance(result, list) else [result]
         if operation.startswith("delete"):
-            return _Outcome([], [], deleted=[f"{label}:{record_id}" for record_id in ids])
+            return _Outcome([], [], deleted=[global_id(label, record_id) for record_id in ids])
         return _Outcome(ids, [])
 
     async def _payload(

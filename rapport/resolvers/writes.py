@@ -155,9 +155,9 @@ class Writer:
             raise Rejected([_conflict(view.label, current["version"], change)])
         try:
             values = self._values(view, change.set or {}, f"{change.path}.set")
-            update = self.records.plan_update(view.label, current, values)
+            update, after = self.records.plan_update(view.label, current, values)
             plan.statements.append(update)
-            changed = record_changes(current, {**current, **update.params["patch"]})
+            changed = record_changes(current, after)
             plan.events.append(ChangeEvent(ChangeType.UPDATED, view.label, (record_id,), changed))
         except SchemaViolation as violation:
             plan.problems += _problems(violation, f"{change.path}.set")

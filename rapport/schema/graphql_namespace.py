@@ -40,11 +40,11 @@ _schema_serial = itertools.count()
 
 
 class CompiledField(Exception):
-    """A query field was resolved by graphql-core instead of the Cypher compiler."""
+    """A field over the graph was resolved by graphql-core instead of Rapport's executors."""
 
 
 def _compiled_only(*_: Any, **__: Any) -> Any:
-    raise CompiledField("query fields over the graph are executed by rapport.resolvers, not per field")
+    raise CompiledField("fields over the graph are executed by rapport.resolvers, not per field")
 
 
 class Namespace:

@@ -1,10 +1,10 @@
 """The GraphQL schema, generated from the CRM model (custom fields included).
 
 Strawberry defines the types: they give validation, introspection, GraphiQL
-and (for mutations and subscriptions) execution. Query fields over the graph
-are not executed field by field: :mod:`rapport.resolvers` compiles each root
-field's whole selection into one Cypher query, so their resolvers here only
-carry the argument signatures.
+and the WebSocket subscriptions. Query and mutation fields over the graph are
+not executed field by field: :mod:`rapport.resolvers` compiles each root
+field's whole selection into one Cypher query and runs mutations as one
+transaction, so their resolvers here only carry the argument signatures.
 
 Types are created at runtime because custom fields are declared at runtime;
 each schema gets its own namespace module so string annotations (and the
