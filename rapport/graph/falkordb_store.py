@@ -29,7 +29,7 @@ from rapport.graph.falkordb_ddl import translate
 from rapport.graph.types import BulkSink, Params, Record, Statement, Table
 from rapport.graph.values import from_falkordb
 
-_CONSTRAINT_WAIT_S = 60.0
+_SCHEMA_WAIT_S = 60.0  # how long an index or constraint may take to build
 
 # FalkorDB's error messages, by the Neo4j status code of the same mistake.
 _CODES = (
@@ -177,8 +177,26 @@ class FalkorDBStore:
             except QueryError as error:
                 if not (steps.if_not_exists and "already indexed" in str(error)):
                     raise
+        if steps.cypher:
+            await self._indexes_built()
         if steps.unique is not None:
             await self._create_unique_constraint(*steps.unique, if_not_exists=steps.if_not_exists)
+
+    async def _indexes_built(self) -> None:
+        """Wait until no index is still being built.
+
+        FalkorDB returns from ``CREATE INDEX`` at once and fills the index in
+        the background; until it is done, queries served by it miss records.
+        """
+        deadline = asyncio.get_running_loop().time() + _SCHEMA_WAIT_S
+        while True:
+            rows = await self.read("CALL db.indexes() YIELD label, status RETURN label, status")
+            building = sorted({r["label"] for r in rows if r["status"] != "OPERATIONAL"})
+            if not building:
+                return
+            if asyncio.get_running_loop().time() > deadline:
+                raise QueryError(f"indexes on {', '.join(building)} not built in time")
+            await asyncio.sleep(0.02)
 
     async def _create_unique_constraint(
         self, label: str, properties: list[str], *, if_not_exists: bool
@@ -190,7 +208,7 @@ class FalkorDBStore:
             if not (if_not_exists and "already exists" in str(error)):
                 raise
         # FalkorDB builds constraints in the background: wait for the verdict.
-        deadline = asyncio.get_running_loop().time() + _CONSTRAINT_WAIT_S
+        deadline = asyncio.get_running_loop().time() + _SCHEMA_WAIT_S
         while True:
             rows = await self.read(
                 "CALL db.constraints() YIELD label, properties, status RETURN label, properties, status"
