@@ -156,3 +156,22 @@ async def test_a_mutation_reaches_the_stream_through_the_running_relay(
                 pytest.fail("the event did not reach the stream within 2 s")
     finally:
         await observer.close()
+
+
+async def test_events_numbered_anew_after_the_graph_was_cleared_still_reach_the_stream(
+    store: GraphStore, stream: EventStream
+) -> None:
+    await record(store, "Account", "Customer", "Deal")
+    relay = OutboxRelay(store, stream)
+    await relay.publish_pending()
+    await store.write("MATCH (n) DETACH DELETE n")  # the sequence restarts at 1; the stream keeps 1..3
+    await record(store, "Ticket")
+    await record(store, "Product")
+    assert await relay.publish_pending() == 2
+    entries = await stream_entries(stream)
+    assert [(entry_id, payload["label"]) for entry_id, payload in entries][3:] == [
+        ("4-0", "Ticket"), ("5-0", "Product")
+    ]  # fmt: skip
+    await record(store, "Campaign")  # numbered after the renumbered ones
+    assert await relay.publish_pending() == 1
+    assert (await stream_entries(stream))[-1][0] == "6-0"

@@ -15,7 +15,7 @@ import contextlib
 import logging
 from dataclasses import dataclass, field
 
-from rapport.events.stream import EventStream, StreamUnavailable
+from rapport.events.stream import EventStream, SequenceBehindStream, StreamUnavailable
 from rapport.graph.errors import StoreError
 from rapport.graph.types import GraphStore
 from rapport.graph.values import now_millis
@@ -47,10 +47,14 @@ class OutboxRelay:
             )
             if not rows:
                 return published
-            done = []
+            done, behind = [], None
             try:
                 for row in rows:
-                    published += await self.stream.append(row["seq"], row["payload"])
+                    try:
+                        published += await self.stream.append(row["seq"], row["payload"])
+                    except SequenceBehindStream as error:
+                        behind = error
+                        break
                     done.append(row["seq"])
             finally:
                 if done:
@@ -58,8 +62,28 @@ class OutboxRelay:
                         "MATCH (o:_Outbox) WHERE o.seq IN $seqs SET o.sent = true, o.sentAt = $now",
                         {"seqs": done, "now": now_millis()},
                     )
+            if behind is not None:
+                await self._renumber_unsent_after(behind.last_seq)
+                continue
             if len(rows) < self.batch_size:
                 return published
+
+    async def _renumber_unsent_after(self, last_seq: int) -> None:
+        """Number the unsent records (never published, so nobody has seen their numbers) on from
+        ``last_seq``, in their order, and move the sequence past them; taking the sequence node
+        first makes concurrent mutations wait, so no number is handed out twice."""
+        await self.store.write(
+            "MATCH (s:_OutboxSequence {name: 'events'}) SET s.value = s.value "
+            "WITH s MATCH (o:_Outbox) WHERE o.sent = false "
+            "WITH s, o ORDER BY o.seq WITH s, collect(o) AS pending "
+            "SET s.value = $last + size(pending) "
+            "WITH pending UNWIND range(0, size(pending) - 1) AS i "
+            "WITH pending[i] AS o, i SET o.seq = $last + 1 + i",
+            {"last": last_seq},
+        )
+        log.warning(
+            "event relay: the outbox sequence restarted below the stream; renumbered after %d", last_seq
+        )
 
     async def prune(self) -> int:
         """Delete sent records older than the retention; return how many."""

@@ -20,6 +20,15 @@ class StreamUnavailable(Exception):
     """Redis cannot be reached (the relay retries later; events wait in the outbox)."""
 
 
+class SequenceBehindStream(Exception):
+    """The stream already holds a *different* event under this sequence number: the outbox's
+    numbering restarted (e.g. the graph was cleared) while the stream kept its entries."""
+
+    def __init__(self, seq: int, last_seq: int) -> None:
+        super().__init__(f"event {seq} is not above the stream's last event {last_seq}")
+        self.last_seq = last_seq
+
+
 @dataclass
 class EventStream:
     """Appends events to, and trims, the Redis Stream of change events."""
@@ -33,15 +42,22 @@ class EventStream:
         return cls(aioredis.Redis.from_url(url), max_length=max_length)
 
     async def append(self, seq: int, payload: str) -> bool:
-        """Add event ``seq``; ``False`` if the stream already holds it (or a later one)."""
+        """Add event ``seq``; ``False`` if the stream already holds this very event.
+
+        Raises :class:`SequenceBehindStream` when the number is taken by another event
+        (or is below the stream's last one and no longer held)."""
         try:
-            await self.client.xadd(
-                self.key, {"payload": payload}, id=f"{seq}-0", maxlen=self.max_length, approximate=True
-            )
-        except redis_errors.ResponseError as error:
-            if "equal or smaller" in str(error):
-                return False
-            raise
+            try:
+                await self.client.xadd(
+                    self.key, {"payload": payload}, id=f"{seq}-0", maxlen=self.max_length, approximate=True
+                )
+            except redis_errors.ResponseError as error:
+                if "equal or smaller" not in str(error):
+                    raise
+                held: Any = await self.client.xrange(self.key, min=f"{seq}-0", max=f"{seq}-0")
+                if held and held[0][1][b"payload"].decode() == payload:
+                    return False
+                raise SequenceBehindStream(seq, await self.last_seq()) from None
         except (redis_errors.ConnectionError, OSError) as error:
             raise StreamUnavailable(str(error)) from error
         return True
