@@ -2,7 +2,8 @@
 
 Strawberry speaks the protocols; Rapport authenticates the token sent in
 ``connection_init`` (a bad one closes the socket with 4403) and hands each
-operation the actor and the change feed.
+operation the actor and the change feed. The ``connection_ack`` names the
+server process (``instance``), which tells apart the workers of one server.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
+import uuid
 from datetime import timedelta
 from typing import Any
 
@@ -23,6 +25,9 @@ from strawberry.exceptions import ConnectionRejectionError
 from rapport.auth.authenticator import Authenticator
 from rapport.auth.errors import Unauthenticated
 from rapport.events.feed import ChangeFeed
+
+
+INSTANCE = uuid.uuid4().hex[:12]  # this server process, for the connection_ack
 
 
 class SubscriptionServer(GraphQL[dict[str, Any], None]):
@@ -44,7 +49,7 @@ class SubscriptionServer(GraphQL[dict[str, Any], None]):
     ) -> dict[str, Any]:
         return {"request": request, "feed": self.feed, "actor": None, "subscriptions": 0}
 
-    async def on_ws_connect(self, context: dict[str, Any]) -> None:
+    async def on_ws_connect(self, context: dict[str, Any]) -> dict[str, object]:
         params = context.get("connection_params") or {}
         credential = params.get("Authorization") or params.get("authorization")
         if credential is None and params.get("token"):
@@ -57,6 +62,7 @@ class SubscriptionServer(GraphQL[dict[str, Any], None]):
         if actor.expires_at is not None:
             delay = max(0.0, actor.expires_at - time.time())
             asyncio.get_running_loop().call_later(delay, _close_expired, context["request"])
+        return {"instance": INSTANCE}
 
 
 def _close_expired(websocket: WebSocket) -> None:
