@@ -18,15 +18,15 @@ from starlette.routing import Route, WebSocketRoute
 from starlette.websockets import WebSocket
 
 from rapport.api.cypher_endpoint import cypher_query
-from rapport.api.graphql_http import GraphQLEndpoint, graphql_endpoint, graphql_schema
+from rapport.api.graphql_http import GraphQLEndpoint, graphql_endpoint
 from rapport.api.subscriptions import SubscriptionServer
 from rapport.auth.authenticator import Authenticator
 from rapport.auth.http import EXCEPTION_HANDLERS, password_login
 from rapport.config import Settings, load_settings
-from rapport.events.feed import ChangeFeed
 from rapport.events.service import running_events
 from rapport.graph.connect import open_store
 from rapport.graph.types import GraphStore
+from rapport.resolvers.subscriptions import SubscriptionExecutor
 from rapport.schema.custom_fields import CustomFields
 from rapport.schema.graphql_model import GraphQLModel
 from rapport.schema.validation import Schema
@@ -84,18 +84,23 @@ def create_app(settings: Settings, store: GraphStore | None = None) -> Starlette
             schema = await CustomFields(opened).load()
             authenticator = await Authenticator.from_settings(settings, opened)
             async with running_events(settings, opened) as events:
-                feed = (
-                    ChangeFeed(events.hub, opened, GraphQLModel.from_schema(schema)) if events.hub else None
-                )
+                endpoint = graphql_endpoint(settings, opened, schema, events.committed)
+                subscriptions = None
+                if events.hub is not None:
+                    model = GraphQLModel.from_schema(schema)
+                    executor = SubscriptionExecutor(
+                        events.hub, opened, model, endpoint.limits, settings.graphql_timeout
+                    )
+                    subscriptions = SubscriptionServer(
+                        endpoint.documents, endpoint.limits, executor, authenticator, settings.allowed_origins
+                    )
                 app.state.rapport = AppState(
                     settings=settings,
                     store=opened,
                     schema=schema,
-                    graphql=graphql_endpoint(settings, opened, schema, events.committed),
+                    graphql=endpoint,
                     authenticator=authenticator,
-                    subscriptions=SubscriptionServer(graphql_schema(schema), feed, authenticator)
-                    if feed
-                    else None,
+                    subscriptions=subscriptions,
                 )
                 yield
         finally:

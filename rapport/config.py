@@ -6,11 +6,11 @@ Nothing here connects to anything; reading settings has no side effects.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 import platformdirs
 from pydantic import Field, SecretStr, ValidationError, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 
 class ConfigError(Exception):
@@ -50,6 +50,9 @@ class Settings(BaseSettings):
     )
     events_relay: bool = Field(default=True, description="publish the outbox to the event stream")
     events_max_length: int = Field(default=1_000_000, gt=0, description="events the stream keeps (about)")
+    events_subscriber_queue: int = Field(
+        default=1_000, gt=0, description="events a subscriber may fall behind before it is disconnected"
+    )
     outbox_retention: float = Field(
         default=86_400.0, gt=0, description="seconds a published outbox record is kept before pruning"
     )
@@ -70,6 +73,11 @@ class Settings(BaseSettings):
         default=True, description="answer __schema/__type (off in production)"
     )
     graphiql: bool = Field(default=True, description="serve GraphiQL on GET /graphql from a browser")
+    allowed_origins: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="comma-separated origins (https://crm.example.com) whose pages may open "
+        "subscription WebSockets besides the server's own; * allows any",
+    )
 
     # -- authentication (rapport.auth) and the analysts' Cypher endpoint (rapport.api) --
     jwt_secret: SecretStr = Field(
@@ -88,6 +96,13 @@ class Settings(BaseSettings):
     cypher_audit_file: Path | None = Field(
         default=None, description="JSON-lines audit of Cypher queries (default data_dir/audit/cypher.jsonl)"
     )
+
+    @field_validator("allowed_origins", mode="before")
+    @classmethod
+    def _comma_separated(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [origin.strip() for origin in value.split(",") if origin.strip()]
+        return value
 
     @field_validator("jwt_secret")
     @classmethod

@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import httpx
 import pytest
@@ -28,6 +29,9 @@ from rapport.graph.falkordb_store import FalkorDBStore
 from rapport.graph.types import GraphStore
 from tests.api_client import ApiClient
 from tests.http_server import serving
+
+if TYPE_CHECKING:
+    from tests.live_api import LiveApi
 
 BACKENDS = ("falkordb", "neo4j")
 
@@ -117,3 +121,14 @@ def redis_url(session_store: GraphStore, tmp_path_factory: pytest.TempPathFactor
     server.start()
     yield server.url
     server.stop()
+
+
+@pytest_asyncio.fixture(scope="module")
+async def live(
+    demo_store: GraphStore, redis_url: str, tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[LiveApi]:
+    """A live server on the demo graph with its event stream, for subscription tests."""
+    from tests.live_api import live_api  # imports this module's settings_for
+
+    async with live_api(demo_store, redis_url, tmp_path_factory.mktemp("live")) as api:
+        yield api

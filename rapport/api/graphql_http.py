@@ -26,14 +26,12 @@ from graphql import (
     GraphQLError,
     OperationDefinitionNode,
     get_operation_ast,
-    value_from_ast_untyped,
 )
-from graphql.execution.values import get_variable_values
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from strawberry.http.ides import get_graphql_ide_html
 
-from rapport.api.graphql_documents import DocumentCache
+from rapport.api.graphql_documents import DocumentCache, operation_variables
 from rapport.auth.actor import Actor
 from rapport.auth.errors import Unauthenticated
 from rapport.config import Settings
@@ -211,15 +209,9 @@ class GraphQLEndpoint:
         return body
 
     def _variables(self, operation: OperationDefinitionNode, given: dict[str, Any]) -> dict[str, Any]:
-        """Variables checked against their declared types; the values used are the client's own JSON."""
-        coerced = get_variable_values(self.executor.schema, operation.variable_definitions or (), given)
-        if isinstance(coerced, list):
-            raise _Refused(400, _graphql_errors(coerced, "BAD_USER_INPUT"))
-        values = dict(given)
-        for definition in operation.variable_definitions or ():
-            name = definition.variable.name.value
-            if name not in values and definition.default_value is not None:
-                values[name] = value_from_ast_untyped(definition.default_value)
+        values, errors = operation_variables(self.executor.schema, operation, given)
+        if errors:
+            raise _Refused(400, _graphql_errors(errors, "BAD_USER_INPUT"))
         return values
 
 

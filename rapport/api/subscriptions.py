@@ -1,9 +1,12 @@
 """GraphQL subscriptions over WebSocket (``graphql-transport-ws`` and legacy ``graphql-ws``).
 
-Strawberry speaks the protocols; Rapport authenticates the token sent in
-``connection_init`` (a bad one closes the socket with 4403) and hands each
-operation the actor and the change feed. The ``connection_ack`` names the
-server process (``instance``), which tells apart the workers of one server.
+Strawberry speaks the protocols (messages, keepalive pings, the init timeout);
+Rapport authenticates the token sent in ``connection_init`` (a bad one closes
+the socket with 4403), lets browsers connect only from the server's own and the
+allowed origins (strawberry's check), and executes the operations itself, as it does queries:
+strawberry's handlers call :class:`_Operations` where they would call the
+schema. The ``connection_ack`` names the server process (``instance``), which
+tells apart the workers of one server.
 """
 
 from __future__ import annotations
@@ -12,42 +15,68 @@ import asyncio
 import contextlib
 import time
 import uuid
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Sequence
 from datetime import timedelta
-from typing import Any
+from typing import Any, cast
 
-import strawberry
+import orjson
+from graphql import FragmentDefinitionNode, GraphQLError, OperationType, get_operation_ast
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
+from strawberry.schema.base import BaseSchema
+from strawberry.types import ExecutionResult
+from strawberry.types.execution import PreExecutionError
 
+from rapport.api.graphql_documents import DocumentCache, operation_variables
 from rapport.auth.authenticator import Authenticator
 from rapport.auth.errors import Unauthenticated
-from rapport.events.feed import ChangeFeed
-
+from rapport.events.hub import SubscriberTooSlow
+from rapport.graph.errors import StoreError
+from rapport.resolvers.errors import RequestError
+from rapport.resolvers.limits import Limits, check_limits
+from rapport.resolvers.selection import Fragments
+from rapport.resolvers.subscriptions import SubscriptionExecutor
+from rapport.schema.graphql_subscription_types import MAX_SUBSCRIPTIONS_PER_CONNECTION
 
 INSTANCE = uuid.uuid4().hex[:12]  # this server process, for the connection_ack
+TOO_SLOW = 4429  # close code of a subscriber that fell a whole queue behind
 
 
 class SubscriptionServer(GraphQL[dict[str, Any], None]):
     """The WebSocket side of ``/graphql``."""
 
-    def __init__(self, schema: strawberry.Schema, feed: ChangeFeed, authenticator: Authenticator) -> None:
+    max_subscriptions_per_connection = None  # counted by _Operations, with a message naming the cap
+
+    def __init__(
+        self,
+        documents: DocumentCache,
+        limits: Limits,
+        executor: SubscriptionExecutor,
+        authenticator: Authenticator,
+        allowed_origins: Sequence[str] = (),
+    ) -> None:
+        # Strawberry's handlers only call stream()/subscribe() on what they take for the schema.
+        # Browsers may open sockets from the server's own origin and from allowed_origins only.
         super().__init__(
-            schema,
+            cast(BaseSchema, _Operations(documents, limits, executor)),
+            allowed_origins=allowed_origins,
             graphql_ide=None,
             keep_alive=True,
             keep_alive_interval=15,
             connection_init_wait_timeout=timedelta(seconds=10),
         )
-        self.feed = feed
         self.authenticator = authenticator
+
+    def encode_json(self, data: object) -> str:
+        return orjson.dumps(data).decode()  # results hold datetimes; orjson writes them as ISO-8601
 
     async def get_context(
         self, request: Request | WebSocket, response: Response | WebSocket
     ) -> dict[str, Any]:
-        return {"request": request, "feed": self.feed, "actor": None, "subscriptions": 0}
+        return {"request": request, "actor": None, "subscriptions": 0}
 
     async def on_ws_connect(self, context: dict[str, Any]) -> dict[str, object]:
         params = context.get("connection_params") or {}
@@ -61,16 +90,107 @@ class SubscriptionServer(GraphQL[dict[str, Any], None]):
         context["actor"] = actor
         if actor.expires_at is not None:
             delay = max(0.0, actor.expires_at - time.time())
-            asyncio.get_running_loop().call_later(delay, _close_expired, context["request"])
+            asyncio.get_running_loop().call_later(
+                delay, close_soon, context["request"], 4401, "token expired"
+            )
         return {"instance": INSTANCE}
 
 
-def _close_expired(websocket: WebSocket) -> None:
-    """The token ran out: the connection ends (the client reconnects with a fresh token)."""
+class _Operations:
+    """Runs the operations of one server's WebSocket connections: checked like HTTP requests
+    (document cache, variables, limits), then streamed by the :class:`SubscriptionExecutor`."""
+
+    def __init__(self, documents: DocumentCache, limits: Limits, executor: SubscriptionExecutor) -> None:
+        self.documents = documents
+        self.limits = limits
+        self.executor = executor
+
+    async def stream(
+        self,
+        query: str | None,
+        variable_values: dict[str, Any] | None = None,
+        context_value: dict[str, Any] | None = None,
+        root_value: object = None,
+        operation_name: str | None = None,
+        **_: object,
+    ) -> AsyncGenerator[ExecutionResult, None]:
+        assert context_value is not None  # strawberry always passes the connection's context
+        return self._results(query or "", variable_values or {}, context_value, operation_name)
+
+    subscribe = stream  # the legacy protocol's handler calls it by this name
+
+    async def _results(
+        self, query: str, given: dict[str, Any], context: dict[str, Any], operation_name: str | None
+    ) -> AsyncGenerator[ExecutionResult, None]:
+        checked = self.documents.get(query)
+        if checked.document is None or checked.errors:
+            yield PreExecutionError(None, list(checked.errors))
+            return
+        operation = get_operation_ast(checked.document, operation_name)
+        if operation is None or operation.operation is not OperationType.SUBSCRIPTION:
+            message = (
+                "queries and mutations are served over HTTP at /graphql"
+                if operation
+                else "operationName: no such operation"
+            )
+            yield PreExecutionError(None, [GraphQLError(message, extensions={"code": "BAD_REQUEST"})])
+            return
+        variables, errors = operation_variables(self.documents.schema, operation, given)
+        if errors:
+            yield PreExecutionError(None, errors)
+            return
+        definitions = checked.document.definitions
+        fragments = Fragments(
+            {d.name.value: d for d in definitions if isinstance(d, FragmentDefinitionNode)}, variables
+        )
+        if context["subscriptions"] >= MAX_SUBSCRIPTIONS_PER_CONNECTION:
+            message = f"at most {MAX_SUBSCRIPTIONS_PER_CONNECTION} subscriptions per connection"
+            yield PreExecutionError(None, [GraphQLError(message, extensions={"code": "LIMIT_EXCEEDED"})])
+            return
+        context["subscriptions"] += 1
+        try:
+            check_limits(operation, fragments, self.limits)
+            ((_, selected),) = fragments.collect([operation.selection_set], {"Subscription"}).items()
+            websocket = context["request"]
+            results = self.executor.stream(selected, fragments, context["actor"], _too_slow_closer(websocket))
+            async for data in _checked(results):
+                yield data
+        finally:
+            context["subscriptions"] -= 1
+
+
+async def _checked(results: AsyncIterator[dict[str, Any]]) -> AsyncGenerator[ExecutionResult, None]:
+    """Each result as an :class:`ExecutionResult`; a failure ends the stream with its error (the
+    first one before anything was sent as a pre-execution error, which ends the operation)."""
+    first = True
+    try:
+        async for data in results:
+            yield ExecutionResult(data, None)
+            first = False
+    except SubscriberTooSlow:
+        # The connection is closing (TOO_SLOW) and will cancel this operation; ending the stream
+        # instead would make strawberry send "complete" on the closed socket.
+        await asyncio.Future()
+    except (RequestError, StoreError) as error:
+        code = error.code if isinstance(error, RequestError) else "DATABASE_UNAVAILABLE"
+        message = error.message if isinstance(error, RequestError) else "the database did not answer"
+        errors = [GraphQLError(message, extensions={"code": code})]
+        yield PreExecutionError(None, errors) if first else ExecutionResult(None, errors)
+
+
+def _too_slow_closer(websocket: WebSocket) -> Callable[[], None]:
+    def close() -> None:
+        close_soon(websocket, TOO_SLOW, "too slow: fell too far behind; reconnect with since")
+
+    return close
+
+
+def close_soon(websocket: WebSocket, code: int, reason: str) -> None:
+    """Close ``websocket`` from a callback (the client is told why)."""
 
     async def close() -> None:
         with contextlib.suppress(RuntimeError):  # already closed
-            await websocket.close(code=4401, reason="token expired")
+            await websocket.close(code=code, reason=reason)
 
     _closing.add(task := asyncio.ensure_future(close()))
     task.add_done_callback(_closing.discard)

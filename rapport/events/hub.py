@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -39,6 +39,7 @@ class SubscriberTooSlow(Exception):
 @dataclass(eq=False)
 class _Subscriber:
     queue: asyncio.Queue[StreamEvent]
+    on_overflow: Callable[[], None]
     overflowed: bool = False
 
 
@@ -49,12 +50,20 @@ class EventHub:
     _subscribers: set[_Subscriber] = field(default_factory=set)
 
     async def run(self) -> None:
-        """Read the stream from now on and fan each event out, until cancelled."""
-        last = f"{await self.stream.last_seq()}-0"
+        """Read the stream from now on and fan each event out, until cancelled.
+
+        Whatever Redis does (stops, restarts with or without its data, goes silent past the
+        socket timeout: a ``TimeoutError``, not a ``ConnectionError``) is logged and waited
+        out, never the end of the task: reading resumes after the last event fanned out, so
+        subscribers miss nothing and get nothing twice.
+        """
+        last: str | None = None  # the stream's end when Redis first answers
         while True:
             try:
+                if last is None:
+                    last = f"{await self.stream.last_seq()}-0"
                 entries = await self.stream.read(last, block_ms=1_000, count=500)
-            except (redis_errors.ConnectionError, OSError) as error:
+            except (redis_errors.RedisError, OSError) as error:
                 log.warning("event hub: %s; retrying", error)
                 await asyncio.sleep(0.5)
                 continue
@@ -70,10 +79,17 @@ class EventHub:
                 subscriber.queue.put_nowait(event)
             except asyncio.QueueFull:
                 subscriber.overflowed = True
+                subscriber.on_overflow()
 
-    async def events(self, since: int | None = None) -> AsyncIterator[StreamEvent]:
-        """Events after ``since`` (what the stream still holds), then live ones, in order."""
-        subscriber = _Subscriber(asyncio.Queue(self.queue_size))
+    async def events(
+        self, since: int | None = None, on_overflow: Callable[[], None] = lambda: None
+    ) -> AsyncIterator[StreamEvent]:
+        """Events after ``since`` (what the stream still holds), then live ones, in order.
+
+        ``on_overflow`` is called once when the subscriber falls a whole queue behind: its
+        consumer may be stuck (e.g. writing to a client that does not read), so waiting for it
+        to notice is not enough; the callback should disconnect it."""
+        subscriber = _Subscriber(asyncio.Queue(self.queue_size), on_overflow)
         self._subscribers.add(subscriber)
         try:
             seen = 0
@@ -83,7 +99,7 @@ class EventHub:
                     seen = event.seq
                     yield event
             while True:
-                if subscriber.overflowed and subscriber.queue.empty():
+                if subscriber.overflowed:  # it has missed events: nothing more makes sense to it
                     raise SubscriberTooSlow(f"fell more than {self.queue_size} events behind")
                 event = await subscriber.queue.get()
                 if event.seq > seen:

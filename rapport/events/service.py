@@ -42,7 +42,7 @@ async def running_events(settings: Settings, store: GraphStore) -> AsyncIterator
         yield EventServices(None, None)
         return
     stream = EventStream.from_url(url, max_length=settings.events_max_length)
-    hub = EventHub(stream)
+    hub = EventHub(stream, queue_size=settings.events_subscriber_queue)
     try:
         async with _running(hub.run(), "rapport-event-hub"):
             if not settings.events_relay:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -60,17 +60,23 @@ def compile_root_field(compiler: Compiler, selected: Selected) -> RootQuery:
 
 
 def records_by_ids(
-    compiler: Compiler, selected: Selected, wanted: list[tuple[LabelView | None, str]], *, single: bool
+    compiler: Compiler,
+    selected: Selected,
+    wanted: list[tuple[LabelView | None, str]],
+    *,
+    single: bool,
+    where: Mapping[str, Any] | None = None,
 ) -> RootQuery:
-    """Records by label and record id with ``selected``'s selection, in the order asked; missing or
-    unreadable ones are null."""
+    """Records by label and record id with ``selected``'s selection, in the order asked; missing,
+    unreadable ones and those not matching ``where`` are null."""
     branches = []
     plans = {}
     for view in {v.label: v for v, _ in wanted if v is not None}.values():
         ids = [record_id for v, record_id in wanted if v is view]
         node = compiler.qb.var("n")
         selections = compiler.object_selections(view, selected)
-        match = compiler.filters.match_nodes(view, node, {RECORD_ID: {"in": ids}}, selected.key)
+        conditions = {**(where or {}), RECORD_ID: {"in": ids}}
+        match = compiler.filters.match_nodes(view, node, conditions, selected.key)
         nested, node_map = compiler.project(view, node, selections, selected.key)
         branches.append(
             f"{match} {' '.join(nested)} RETURN {{l: '{view.label}', i: {node}.id, d: {node_map}}} AS data"

@@ -12,6 +12,7 @@ from graphql import (
     FragmentSpreadNode,
     InlineFragmentNode,
     SelectionSetNode,
+    Undefined,
     value_from_ast_untyped,
 )
 
@@ -25,11 +26,11 @@ class Selected:
     nodes: list[FieldNode] = field(default_factory=list)
 
     def args(self, variables: Mapping[str, Any]) -> dict[str, Any]:
-        """Arguments as plain values (validation made them identical across the nodes)."""
-        return {
-            a.name.value: value_from_ast_untyped(a.value, dict(variables))
-            for a in self.nodes[0].arguments or ()
-        }
+        """Arguments as plain values (validation made them identical across the nodes); one given as
+        a variable the request left out is absent, as the spec says."""
+        given = dict(variables)
+        values = {a.name.value: value_from_ast_untyped(a.value, given) for a in self.nodes[0].arguments or ()}
+        return {name: value for name, value in values.items() if value is not Undefined}
 
 
 @dataclass(frozen=True)

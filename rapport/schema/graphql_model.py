@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from rapport.schema.fields import Field, FieldType
+from rapport.schema.model import SCORE_FIELDS
 from rapport.schema.validation import Schema
 
 PLURALS = {
@@ -155,6 +156,7 @@ class LabelView:
     plural: str
     fields: dict[str, ScalarField]  # system timestamps and model and custom fields, by name
     relationships: dict[str, RelationshipField]
+    scores: tuple[str, ...] = ()  # the fields the scoring models write
 
     @property
     def sortable(self) -> list[ScalarField]:
@@ -208,7 +210,9 @@ class GraphQLModel:
         for label in schema.labels:
             fields = {f.name: f for f in _SYSTEM}
             fields.update({f.name: scalar_field(label, f) for f in schema.node_fields(label).values()})
-            views[label] = LabelView(label, PLURALS[label], fields, relationships[label])
+            views[label] = LabelView(
+                label, PLURALS[label], fields, relationships[label], SCORE_FIELDS.get(label, ())
+            )
         return cls(views)
 
     def view(self, label: str) -> LabelView:

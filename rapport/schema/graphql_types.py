@@ -39,7 +39,7 @@ from rapport.schema.graphql_namespace import (
     optional,
     unset_inputs,
 )
-from rapport.schema.graphql_subscription_types import Subscription
+from rapport.schema.graphql_subscription_types import add_subscription_type
 
 _FILTER_INPUTS = {
     ScalarKind.STRING: "StringFilter",
@@ -252,7 +252,7 @@ def _query_type(ns: Namespace, model: GraphQLModel) -> None:
 
 
 def build_schema(model: GraphQLModel) -> strawberry.Schema:
-    """The GraphQL schema for ``model``: queries and mutations."""
+    """The GraphQL schema for ``model``: queries, mutations and subscriptions."""
     ns = Namespace()
     ns.share(PageInfo, GroupCount, SortDirection, NodeInterface)
     _scalar_filters(ns)
@@ -268,7 +268,7 @@ def build_schema(model: GraphQLModel) -> strawberry.Schema:
     return strawberry.Schema(
         query=ns.module.Query,
         mutation=add_mutation_type(ns, model),
-        subscription=Subscription,
+        subscription=add_subscription_type(ns, model),
         types=[getattr(ns.module, label) for label in model.labels],
         config=StrawberryConfig(
             auto_camel_case=False, disable_field_suggestions=True, scalar_map={Long: LONG_SCALAR}

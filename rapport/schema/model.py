@@ -35,6 +35,13 @@ STAFF_ROLES = ("admin", "manager", "sales", "support", "marketing", "analyst", "
 LIFECYCLE_STAGES = ("subscriber", "lead", "mql", "sql", "opportunity", "customer", "evangelist")
 INVOLVEMENT_ROLES = ("champion", "decision_maker", "influencer", "blocker")
 
+# The scores the scoring models write (rapport.algorithms); ``scoreChanged`` subscriptions watch them.
+SCORE_FIELDS: dict[str, tuple[str, ...]] = {
+    "Customer": ("healthScore", "churnRisk", "conversionProbability"),
+    "Account": ("healthScore", "churnRisk"),
+    "Deal": ("winProbability",),
+}
+
 
 @dataclass(frozen=True, slots=True)
 class NodeLabel:
@@ -77,6 +84,13 @@ def _money(name: str, required: bool = False) -> Field:
     return Field(name, T.MONEY, required, minimum=0, currency_field="currency")
 
 
+def _probability(name: str) -> Field:
+    return Field(name, T.FLOAT, minimum=0, maximum=1)
+
+
+_HEALTH = Field("healthScore", T.INTEGER, minimum=0, maximum=100)
+
+
 _EXTERNAL_ID = _s("externalId", max_length=255)
 _CURRENCY = Field("currency", T.CURRENCY)
 _PERIOD = (_ts("since"), _ts("until"))
@@ -97,6 +111,9 @@ LABELS: dict[str, NodeLabel] = {
                 _s("city", max_length=100),
                 Field("country", T.COUNTRY),
                 _EXTERNAL_ID,
+                _HEALTH,
+                _probability("churnRisk"),
+                _probability("conversionProbability"),
             ),
             fulltext=("firstName", "lastName", "email"),
         ),
@@ -114,6 +131,8 @@ LABELS: dict[str, NodeLabel] = {
                 _s("region", max_length=100),
                 Field("country", T.COUNTRY),
                 _EXTERNAL_ID,
+                _HEALTH,
+                _probability("churnRisk"),
             ),
             fulltext=("name", "domain"),
         ),
@@ -129,6 +148,7 @@ LABELS: dict[str, NodeLabel] = {
                 _ts("closedAt"),
                 _s("lossReason", max_length=500),
                 _EXTERNAL_ID,
+                _probability("winProbability"),
             ),
             fulltext=("name",),
         ),

@@ -1,0 +1,258 @@
+"""Subscription operations, executed like queries: the hub's events, narrowed to what was asked
+and may be read, shaped to the client's selection.
+
+A typed subscription (``dealChanged``...) reads the changed record with one compiled query per
+event, the subscriber's record rules and ``where`` inside it: a record the subscriber may not
+read, or that does not match, is simply not delivered. ``changes`` and ``scoreChanged`` need a
+query only for subscribers whose reads of that label are restricted.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from rapport.auth.actor import Actor
+from rapport.events.hub import EventHub, StreamEvent
+from rapport.graph.types import GraphStore
+from rapport.resolvers.access import read_rules
+from rapport.resolvers.cypher import QueryBuilder
+from rapport.resolvers.errors import UserInputError
+from rapport.resolvers.filters import RECORD_ID, FilterCompiler
+from rapport.resolvers.ids import parse_global_id
+from rapport.resolvers.limits import Limits
+from rapport.resolvers.projection import Compiler
+from rapport.resolvers.root_fields import records_by_ids
+from rapport.resolvers.selection import Fragments, Selected
+from rapport.resolvers.values import datetime_of
+from rapport.schema.graphql_model import GraphQLModel, LabelView
+from rapport.schema.graphql_subscription_types import CHANGE_TYPES, record_field, typed_subscription_names
+
+
+@dataclass(frozen=True)
+class _Operation:
+    """One subscription operation: its root field, the request around it, who asked."""
+
+    selected: Selected
+    fragments: Fragments
+    actor: Actor
+    on_overflow: Callable[[], None]
+
+    @property
+    def args(self) -> dict[str, Any]:
+        return self.selected.args(self.fragments.variables)
+
+    def fields(self, type_name: str) -> dict[str, Selected]:
+        return self.fragments.sub(self.selected, {type_name})
+
+
+@dataclass(frozen=True)
+class SubscriptionExecutor:
+    hub: EventHub
+    store: GraphStore
+    model: GraphQLModel
+    limits: Limits
+    timeout: float
+
+    def stream(
+        self, selected: Selected, fragments: Fragments, actor: Actor, on_overflow: Callable[[], None]
+    ) -> AsyncIterator[dict[str, Any]]:
+        """The results of the subscription field ``selected``, one ``{key: value}`` per delivery."""
+        operation = _Operation(selected, fragments, actor, on_overflow)
+        if selected.name == "changes":
+            return self._changes(operation)
+        if selected.name == "scoreChanged":
+            return self._score_changes(operation)
+        typed = typed_subscription_names(self.model)
+        if selected.name in typed:
+            return self._record_changes(operation, typed[selected.name])
+        raise UserInputError(f"{selected.name} is not a subscription field", selected.key)
+
+    async def _changes(self, operation: _Operation) -> AsyncIterator[dict[str, Any]]:
+        args = operation.args
+        labels = set(args.get("labels") or ())
+        wanted_ids = {self._record_id(i) for i in args.get("ids") or ()}
+        where = args.get("where") or {}
+        types = set(where.get("types") or ())
+        if unknown := types - set(CHANGE_TYPES):
+            raise UserInputError(
+                f"where.types: {', '.join(sorted(unknown))} is not a change type; "
+                f"one of {', '.join(CHANGE_TYPES)}",
+                operation.selected.key,
+            )
+        changed = set(where.get("changedFields") or ())
+        actors = set(where.get("actors") or ())
+        selection = operation.fields("ChangeEvent")
+        async for event in self._events(operation, args.get("since")):
+            payload = event.payload
+            if (
+                (labels and payload["label"] not in labels)
+                or (wanted_ids and not wanted_ids & set(payload["ids"]))
+                or (types and payload["type"] not in types)
+                or (changed and not changed & set(payload["fields"]))
+                or (actors and payload["actor"] not in actors)
+            ):
+                continue
+            if await self._readable(operation.actor, event):
+                yield {operation.selected.key: _shape(selection, "ChangeEvent", _change_values(event))}
+
+    async def _record_changes(self, operation: _Operation, view: LabelView) -> AsyncIterator[dict[str, Any]]:
+        args = operation.args
+        where = args.get("where")
+        type_name = f"{view.label}Change"
+        selection = operation.fields(type_name)
+        records = [s for s in selection.values() if s.name == record_field(view)]
+        async for event in self._events(operation, args.get("since")):
+            payload = event.payload
+            for label, record_id in _involved(payload):
+                if label != view.label:
+                    continue
+                if payload["type"] == "deleted":
+                    if where or read_rules(operation.actor)(label) is not None:
+                        continue  # a deleted record can be checked against nothing any more
+                    found: dict[str, Any] | None = {s.key: None for s in records}
+                else:
+                    found = await self._records(operation, view, record_id, where, records)
+                    if found is None:
+                        continue  # not readable, or not matching where
+                shaped = _shape(selection, type_name, _change_values(event), by_key=found)
+                yield {operation.selected.key: shaped}
+
+    async def _records(
+        self,
+        operation: _Operation,
+        view: LabelView,
+        record_id: str,
+        where: Mapping[str, Any] | None,
+        records: Sequence[Selected],
+    ) -> dict[str, Any] | None:
+        """The record as each of ``records`` (its aliases) selects it; ``None`` when it is not
+        readable or does not match ``where``."""
+        if not records:
+            return {} if await self._matches(operation.actor, view, record_id, where) else None
+        found: dict[str, Any] = {}
+        for selected in records:
+            qb = QueryBuilder()
+            compiler = Compiler(
+                self.model,
+                operation.fragments,
+                FilterCompiler(self.model, qb, read_rules(operation.actor)),
+                qb,
+                self.limits.default_page,
+                self.limits.max_page,
+            )
+            query = records_by_ids(compiler, selected, [(view, record_id)], single=True, where=where)
+            assert query.cypher is not None  # a known label always needs the database
+            record = query.finish(await self.store.read(query.cypher, qb.params, timeout=self.timeout))
+            if record is None:
+                return None
+            found[selected.key] = record
+        return found
+
+    async def _score_changes(self, operation: _Operation) -> AsyncIterator[dict[str, Any]]:
+        args = operation.args
+        where = args.get("where") or {}
+        scored = {label: view for label, view in self.model.labels.items() if view.scores}
+        labels = set(where.get("labels") or scored)
+        if unknown := labels - set(scored):
+            raise UserInputError(
+                f"where.labels: {', '.join(sorted(unknown))} has no scores; scored: {', '.join(scored)}",
+                operation.selected.key,
+            )
+        scores = set(where.get("scores") or ())
+        wanted_ids = {self._record_id(i) for i in where.get("ids") or ()}
+        min_delta = float(args.get("minDelta") or 0.0)
+        selection = operation.fields("ScoreChange")
+        async for event in self._events(operation, args.get("since")):
+            payload = event.payload
+            label, record_id = payload["label"], payload["ids"][0]
+            if payload["type"] != "updated" or label not in labels:
+                continue
+            if wanted_ids and record_id not in wanted_ids:
+                continue
+            moved = [
+                (score, old, new)
+                for score in scored[label].scores
+                if (not scores or score in scores) and score in payload["fields"]
+                for old, new in [payload["fields"][score]]
+                if abs((new or 0) - (old or 0)) >= min_delta
+            ]
+            if not moved or not await self._readable(operation.actor, event):
+                continue
+            for score, old, new in moved:
+                values = {
+                    "seq": event.seq, "score": score, "label": label, "id": f"{label}:{record_id}",
+                    "oldValue": old, "newValue": new, "delta": (new or 0) - (old or 0),
+                    "actor": payload["actor"], "at": datetime_of(payload["at"]),
+                }  # fmt: skip
+                yield {operation.selected.key: _shape(selection, "ScoreChange", values)}
+
+    def _events(self, operation: _Operation, since: int | None) -> AsyncIterator[StreamEvent]:
+        return self.hub.events(since, on_overflow=operation.on_overflow)
+
+    def _record_id(self, value: Any) -> str:
+        """The record id of a global id (or of a bare record id)."""
+        try:
+            return parse_global_id(str(value), self.model.labels.keys())[1]
+        except UserInputError:
+            return str(value)
+
+    async def _readable(self, actor: Actor, event: StreamEvent) -> bool:
+        """Whether every record the event names is one the actor may read now (record rules)."""
+        rule_for = read_rules(actor)
+        for label, record_id in _involved(event.payload):
+            if label not in self.model.labels or rule_for(label) is None:
+                continue
+            if event.payload["type"] == "deleted":
+                return False  # a deleted record cannot be checked any more: show it only to the unrestricted
+            if not await self._matches(actor, self.model.view(label), record_id, None):
+                return False
+        return True
+
+    async def _matches(
+        self, actor: Actor, view: LabelView, record_id: str, where: Mapping[str, Any] | None
+    ) -> bool:
+        """Whether the record exists, the actor may read it, and it matches ``where``."""
+        qb = QueryBuilder()
+        filters = FilterCompiler(self.model, qb, read_rules(actor))
+        match = filters.match_nodes(view, "n", {**(where or {}), RECORD_ID: {"eq": record_id}}, "event")
+        return bool(await self.store.read(f"{match} RETURN n.id AS id", qb.params, timeout=self.timeout))
+
+
+def _involved(payload: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """``(label, record id)`` of each record an event names: the record, or both ends."""
+    labels = payload.get("labels") or [payload["label"]] * len(payload["ids"])
+    return list(zip(labels, payload["ids"], strict=True))
+
+
+def _change_values(event: StreamEvent) -> dict[str, Any]:
+    payload = event.payload
+    return {
+        "seq": event.seq,
+        "type": payload["type"],
+        "label": payload["label"],
+        "ids": [f"{label}:{record_id}" for label, record_id in _involved(payload)],
+        "fields": payload["fields"],
+        "actor": payload["actor"],
+        "at": datetime_of(payload["at"]),
+    }
+
+
+def _shape(
+    selection: Mapping[str, Selected],
+    type_name: str,
+    values: Mapping[str, Any],
+    by_key: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    """The response object for ``selection``: each key's value from ``by_key`` (values already
+    shaped per alias), else from ``values`` by field name."""
+    by_key = by_key or {}
+    return {
+        key: by_key[key]
+        if key in by_key
+        else type_name
+        if selected.name == "__typename"
+        else values[selected.name]
+        for key, selected in selection.items()
+    }
