@@ -120,3 +120,14 @@ async def test_the_legacy_graphql_ws_protocol_is_served_too(live: LiveApi) -> No
     finally:
         await socket.close()
     assert message["payload"]["data"]["changes"]["fields"]["name"] == [None, "Legacy"]
+
+
+async def test_a_ping_is_answered_with_a_pong(live: LiveApi) -> None:
+    socket = await connect(live, live.token("admin"))
+    try:
+        assert orjson.loads(await asyncio.wait_for(socket.recv(), 5))["type"] == "connection_ack"
+        await socket.send(orjson.dumps({"type": "ping"}).decode())
+        pong = orjson.loads(await asyncio.wait_for(socket.recv(), 5))
+    finally:
+        await socket.close()
+    assert pong["type"] == "pong"
