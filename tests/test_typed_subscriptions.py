@@ -6,13 +6,17 @@ by change type, changed field and actor."""
 
 from __future__ import annotations
 
+import asyncio
+from pathlib import Path
 from typing import Any
 
 import pytest
 import websockets
 
+from rapport.graph.types import GraphStore
+from tests.counting_store import CountingStore
 from tests.demo_facts import rep_with_own_and_other_deal
-from tests.live_api import LiveApi, connect, next_result, subscribe
+from tests.live_api import LiveApi, connect, live_api, next_result, subscribe
 
 DEAL_CHANGED = """
 subscription($since: Int, $where: DealWhere) {
@@ -172,3 +176,27 @@ async def test_an_unknown_change_type_is_refused_naming_the_argument(live: LiveA
     finally:
         await socket.close()
     assert '"type":"error"' in str(message) and "where.types: renamed is not a change type" in str(message)
+
+
+async def test_identical_subscriptions_share_one_read_per_event(
+    demo_store: GraphStore, redis_url: str, tmp_path: Path
+) -> None:
+    counting = CountingStore(demo_store)
+    async with live_api(counting, redis_url, tmp_path) as api:  # type: ignore[arg-type]
+        account_id, _ = await an_account(api)
+        since = await api.last_seq()
+        sockets = [await connect(api, api.token("admin")) for _ in range(5)]
+        try:
+            for socket in sockets:
+                await subscribe(socket, {"since": since, "where": {"amount": {"gt": 0}}}, DEAL_CHANGED)
+            await asyncio.sleep(0.2)  # all five subscribed before the change
+            counting.reads.clear()
+            await api.mutate(CREATE_DEAL, {"name": "Shared", "amount": 5, "account": account_id})
+            changes = [[await next_typed(s, "dealChanged") for _ in range(2)] for s in sockets]
+        finally:
+            for socket in sockets:
+                await socket.close()
+    assert all([c["type"] for c in pair] == ["created", "linked"] for pair in changes)
+    # One read per event and alias (deal, again) for all five subscribers, not five.
+    deal_reads = [cypher for cypher in counting.reads if "n1.amount >" in cypher]  # the where
+    assert len(deal_reads) == 2 * 2, deal_reads

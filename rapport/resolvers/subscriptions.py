@@ -3,19 +3,24 @@ and may be read, shaped to the client's selection.
 
 A typed subscription (``dealChanged``...) reads the changed record with one compiled query per
 event, the subscriber's record rules and ``where`` inside it: a record the subscriber may not
-read, or that does not match, is simply not delivered. ``changes`` and ``scoreChanged`` need a
-query only for subscribers whose reads of that label are restricted.
+read, or that does not match, is simply not delivered. Identical reads for one event (many
+subscribers with the same subscription and rules) share one database round trip.
+``changes`` and ``scoreChanged`` need a query only for subscribers whose reads of that label
+are restricted.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Mapping, Sequence
-from dataclasses import dataclass
+import asyncio
+from collections.abc import AsyncIterator, Callable, Hashable, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
+
+import orjson
 
 from rapport.auth.actor import Actor
 from rapport.events.hub import EventHub, StreamEvent
-from rapport.graph.types import GraphStore
+from rapport.graph.types import GraphStore, Record
 from rapport.resolvers.access import read_rules
 from rapport.resolvers.cypher import QueryBuilder
 from rapport.resolvers.errors import UserInputError
@@ -54,6 +59,7 @@ class SubscriptionExecutor:
     model: GraphQLModel
     limits: Limits
     timeout: float
+    _reads: dict[Hashable, asyncio.Future[list[Record]]] = field(default_factory=dict)
 
     def stream(
         self, selected: Selected, fragments: Fragments, actor: Actor, on_overflow: Callable[[], None]
@@ -113,7 +119,7 @@ class SubscriptionExecutor:
                         continue  # a deleted record can be checked against nothing any more
                     found: dict[str, Any] | None = {s.key: None for s in records}
                 else:
-                    found = await self._records(operation, view, record_id, where, records)
+                    found = await self._records(operation, event.seq, view, record_id, where, records)
                     if found is None:
                         continue  # not readable, or not matching where
                 shaped = _shape(selection, type_name, _change_values(event), by_key=found)
@@ -122,6 +128,7 @@ class SubscriptionExecutor:
     async def _records(
         self,
         operation: _Operation,
+        seq: int,
         view: LabelView,
         record_id: str,
         where: Mapping[str, Any] | None,
@@ -130,7 +137,7 @@ class SubscriptionExecutor:
         """The record as each of ``records`` (its aliases) selects it; ``None`` when it is not
         readable or does not match ``where``."""
         if not records:
-            return {} if await self._matches(operation.actor, view, record_id, where) else None
+            return {} if await self._matches(operation.actor, seq, view, record_id, where) else None
         found: dict[str, Any] = {}
         for selected in records:
             qb = QueryBuilder()
@@ -144,7 +151,7 @@ class SubscriptionExecutor:
             )
             query = records_by_ids(compiler, selected, [(view, record_id)], single=True, where=where)
             assert query.cypher is not None  # a known label always needs the database
-            record = query.finish(await self.store.read(query.cypher, qb.params, timeout=self.timeout))
+            record = query.finish(await self._read(seq, query.cypher, qb.params))
             if record is None:
                 return None
             found[selected.key] = record
@@ -206,18 +213,29 @@ class SubscriptionExecutor:
                 continue
             if event.payload["type"] == "deleted":
                 return False  # a deleted record cannot be checked any more: show it only to the unrestricted
-            if not await self._matches(actor, self.model.view(label), record_id, None):
+            if not await self._matches(actor, event.seq, self.model.view(label), record_id, None):
                 return False
         return True
 
     async def _matches(
-        self, actor: Actor, view: LabelView, record_id: str, where: Mapping[str, Any] | None
+        self, actor: Actor, seq: int, view: LabelView, record_id: str, where: Mapping[str, Any] | None
     ) -> bool:
         """Whether the record exists, the actor may read it, and it matches ``where``."""
         qb = QueryBuilder()
         filters = FilterCompiler(self.model, qb, read_rules(actor))
         match = filters.match_nodes(view, "n", {**(where or {}), RECORD_ID: {"eq": record_id}}, "event")
-        return bool(await self.store.read(f"{match} RETURN n.id AS id", qb.params, timeout=self.timeout))
+        return bool(await self._read(seq, f"{match} RETURN n.id AS id", qb.params))
+
+    async def _read(self, seq: int, cypher: str, params: dict[str, Any]) -> list[Record]:
+        """The rows of a read made for event ``seq``. Subscribers asking the same for the same event
+        (the many identical subscriptions one event reaches) share one database round trip."""
+        key = (seq, cypher, orjson.dumps(params, option=orjson.OPT_SORT_KEYS))
+        pending = self._reads.get(key)
+        if pending is None:
+            pending = asyncio.ensure_future(self.store.read(cypher, params, timeout=self.timeout))
+            self._reads[key] = pending
+            pending.add_done_callback(lambda _: self._reads.pop(key, None))
+        return await asyncio.shield(pending)  # one subscriber leaving does not cancel the others' read
 
 
 def _involved(payload: Mapping[str, Any]) -> list[tuple[str, str]]:
