@@ -175,3 +175,17 @@ async def test_events_numbered_anew_after_the_graph_was_cleared_still_reach_the_
     await record(store, "Campaign")  # numbered after the renumbered ones
     assert await relay.publish_pending() == 1
     assert (await stream_entries(stream))[-1][0] == "6-0"
+
+
+async def test_two_relays_renumbering_at_once_publish_each_event_once(
+    store: GraphStore, stream: EventStream
+) -> None:
+    await record(store, "Account", "Customer", "Deal")
+    await OutboxRelay(store, stream).publish_pending()
+    await store.write("MATCH (n) DETACH DELETE n")
+    await record(store, "Ticket", "Product")  # numbered 1 and 2 again
+    await asyncio.gather(
+        OutboxRelay(store, stream).publish_pending(), OutboxRelay(store, stream).publish_pending()
+    )
+    labels = [payload["label"] for _, payload in await stream_entries(stream)]
+    assert labels == ["Account", "Customer", "Deal", "Ticket", "Product"]

