@@ -18,6 +18,7 @@ import sys
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
@@ -93,6 +94,14 @@ def _free_port() -> int:
         return port
 
 
+@dataclass(frozen=True, slots=True)
+class Running:
+    """A started server: its base URL, and its process id (whose memory a benchmark may read)."""
+
+    base: str
+    pid: int
+
+
 @contextmanager
 def serving(arguments: Sequence[str], environment: dict[str, str], log: Path) -> Iterator[str]:
     """Start ``python ARGUMENTS PORT`` on a free port; yield its base URL once ``/health`` answers.
@@ -100,6 +109,13 @@ def serving(arguments: Sequence[str], environment: dict[str, str], log: Path) ->
     The server's output goes to ``log`` (quoted when it fails to start); it
     is stopped with SIGTERM (then SIGKILL) on leaving.
     """
+    with server_process(arguments, environment, log) as server:
+        yield server.base
+
+
+@contextmanager
+def server_process(arguments: Sequence[str], environment: dict[str, str], log: Path) -> Iterator[Running]:
+    """:func:`serving`, yielding the process id beside the base URL."""
     port = _free_port()
     with log.open("ab") as output:
         process = subprocess.Popen(
@@ -113,7 +129,7 @@ def serving(arguments: Sequence[str], environment: dict[str, str], log: Path) ->
     try:
         base = f"http://127.0.0.1:{port}"
         _wait_until_healthy(process, base, log)
-        yield base
+        yield Running(base, process.pid)
     finally:
         _stop(process)
 

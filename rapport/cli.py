@@ -241,6 +241,10 @@ def serve(host: str, port: int, workers: int, demo: bool) -> None:
             port=port,
             workers=workers,
             loop="uvloop",
+            ws="websockets-sansio",
+            # Change events are small; compressing each costs more CPU than it saves bytes, and a
+            # compression context per connection triples its memory.
+            ws_per_message_deflate=False,
             log_level="info",
         )
     click.echo("rapport: shut down")

@@ -62,8 +62,15 @@ class OutboxRelay:
 
     async def _publish(self, rows: list[Record]) -> tuple[int, bool]:
         """Append ``rows`` to the stream in order and mark those it took as sent; return how many
-        were new, and whether all rows were handled. On a number the stream holds for another
-        event, the rest are renumbered instead, to be published on the next round."""
+        were new, and whether all rows were handled. When all are numbered above the stream's
+        last event (the usual case) they go in one round trip; otherwise one by one, telling
+        events published before (by a relay that died before marking them) from numbers the
+        stream holds for other events, on which the rest are renumbered, to be published on the
+        next round."""
+        if rows[0]["seq"] > await self.stream.last_seq():
+            await self.stream.append_all([(row["seq"], row["payload"]) for row in rows])
+            await self._mark_sent([row["seq"] for row in rows])
+            return len(rows), True
         published, done, behind = 0, [], None
         try:
             for row in rows:
@@ -75,13 +82,16 @@ class OutboxRelay:
                 done.append(row["seq"])
         finally:
             if done:
-                await self.store.write(
-                    "MATCH (o:_Outbox) WHERE o.seq IN $seqs SET o.sent = true, o.sentAt = $now",
-                    {"seqs": done, "now": now_millis()},
-                )
+                await self._mark_sent(done)
         if behind is not None:
             await self._renumber_unsent_after(behind.last_seq)
         return published, behind is None
+
+    async def _mark_sent(self, seqs: list[int]) -> None:
+        await self.store.write(
+            "MATCH (o:_Outbox) WHERE o.seq IN $seqs SET o.sent = true, o.sentAt = $now",
+            {"seqs": seqs, "now": now_millis()},
+        )
 
     async def _renumber_unsent_after(self, last_seq: int) -> None:
         """Number the unsent records (never published, so nobody has seen their numbers) on from

@@ -8,7 +8,7 @@ and lets a consumer resume from the last sequence number it saw.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -79,6 +79,22 @@ class EventStream:
         except (redis_errors.RedisError, OSError) as error:
             raise StreamUnavailable(str(error)) from error
         return True
+
+    async def append_all(self, events: Sequence[tuple[int, str]]) -> None:
+        """Add ``(seq, payload)`` events numbered above the stream's last event, in one round trip."""
+        try:
+            async with self.client.pipeline(transaction=False) as pipe:
+                for seq, payload in events:
+                    pipe.xadd(
+                        self.key,
+                        {"payload": payload},
+                        id=f"{seq}-0",
+                        maxlen=self.max_length,
+                        approximate=True,
+                    )
+                await pipe.execute()
+        except (redis_errors.RedisError, OSError) as error:
+            raise StreamUnavailable(str(error)) from error
 
     @asynccontextmanager
     async def exclusive(self, owner: str) -> AsyncIterator[bool]:
