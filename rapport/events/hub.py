@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections import deque
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -38,9 +39,34 @@ class SubscriberTooSlow(Exception):
 
 @dataclass(eq=False)
 class _Subscriber:
-    queue: asyncio.Queue[StreamEvent]
+    """One subscriber's bounded queue: a deque and a future to wake it (an ``asyncio.Queue`` costs
+    several times the memory, and ten thousand subscribers each hold one)."""
+
+    limit: int
     on_overflow: Callable[[], None]
+    pending: deque[StreamEvent] = field(default_factory=deque)
+    waiter: asyncio.Future[None] | None = None
     overflowed: bool = False
+
+    def offer(self, event: StreamEvent) -> None:
+        if self.overflowed:
+            return
+        if len(self.pending) < self.limit:
+            self.pending.append(event)
+        else:
+            self.overflowed = True
+            self.on_overflow()
+        if self.waiter is not None and not self.waiter.done():
+            self.waiter.set_result(None)
+
+    async def next(self) -> StreamEvent:
+        """The next event; :class:`SubscriberTooSlow` once it has missed some."""
+        while not self.overflowed and not self.pending:
+            self.waiter = asyncio.get_running_loop().create_future()
+            await self.waiter
+        if self.overflowed:  # it has missed events: nothing more makes sense to it
+            raise SubscriberTooSlow(f"fell more than {self.limit} events behind")
+        return self.pending.popleft()
 
 
 @dataclass
@@ -62,7 +88,7 @@ class EventHub:
             try:
                 if last is None:
                     last = f"{await self.stream.last_seq()}-0"
-                entries = await self.stream.read(last, block_ms=1_000, count=500)
+                entries = await self.stream.read(last, block_ms=1_000, count=self._read_size)
             except (redis_errors.RedisError, OSError) as error:
                 log.warning("event hub: %s; retrying", error)
                 await asyncio.sleep(0.5)
@@ -71,15 +97,15 @@ class EventHub:
                 last = entry_id
                 self._publish(_event(entry_id, payload))
 
+    @property
+    def _read_size(self) -> int:
+        """Events taken from the stream at once: at most half a queue, so that a burst never
+        overflows a subscriber that had caught up."""
+        return max(1, min(500, self.queue_size // 2))
+
     def _publish(self, event: StreamEvent) -> None:
         for subscriber in self._subscribers:
-            if subscriber.overflowed:
-                continue
-            try:
-                subscriber.queue.put_nowait(event)
-            except asyncio.QueueFull:
-                subscriber.overflowed = True
-                subscriber.on_overflow()
+            subscriber.offer(event)
 
     async def events(
         self, since: int | None = None, on_overflow: Callable[[], None] = lambda: None
@@ -89,7 +115,7 @@ class EventHub:
         ``on_overflow`` is called once when the subscriber falls a whole queue behind: its
         consumer may be stuck (e.g. writing to a client that does not read), so waiting for it
         to notice is not enough; the callback should disconnect it."""
-        subscriber = _Subscriber(asyncio.Queue(self.queue_size), on_overflow)
+        subscriber = _Subscriber(self.queue_size, on_overflow)
         self._subscribers.add(subscriber)
         try:
             seen = 0
@@ -99,9 +125,7 @@ class EventHub:
                     seen = event.seq
                     yield event
             while True:
-                if subscriber.overflowed:  # it has missed events: nothing more makes sense to it
-                    raise SubscriberTooSlow(f"fell more than {self.queue_size} events behind")
-                event = await subscriber.queue.get()
+                event = await subscriber.next()
                 if event.seq > seen:
                     seen = event.seq
                     yield event
