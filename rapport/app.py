@@ -11,6 +11,7 @@ import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from functools import partial
 
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -18,6 +19,8 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route, WebSocketRoute
 from starlette.websockets import WebSocket
 
+from rapport.algorithms.schedule import recurring
+from rapport.algorithms.strength import compute_strength
 from rapport.api.cypher_endpoint import cypher_query
 from rapport.api.graphql_http import GraphQLEndpoint, graphql_endpoint
 from rapport.api.subscriptions import SubscriptionServer
@@ -88,7 +91,10 @@ def create_app(
         try:
             schema = await CustomFields(opened).load()
             authenticator = await Authenticator.from_settings(settings, opened)
-            async with running_events(settings, opened) as events:
+            async with (
+                running_events(settings, opened) as events,
+                recurring(opened, "strength", settings.strength_interval, partial(compute_strength, opened)),
+            ):
                 endpoint = graphql_endpoint(settings, opened, schema, events.committed)
                 subscriptions = None
                 if events.hub is not None:

@@ -14,6 +14,8 @@ from typing import Any, TypeVar
 import click
 import uvicorn
 
+from rapport.algorithms.duplicates import DuplicateLabel, find_duplicates
+from rapport.algorithms.strength import HALF_LIFE_DAYS, WINDOW_DAYS, compute_strength
 from rapport.auth.cli import auth_commands
 from rapport.auth.errors import AuthError
 from rapport.auth.secret import signing_secret
@@ -207,6 +209,92 @@ def import_files(
         if report.rejected:
             write_rejects(reject_file, report)
             click.echo(f"rejected: {len(report.rejected)} row(s), written to {reject_file}")
+
+    _run(work)
+
+
+@cli.command()
+@click.option(
+    "--as-of",
+    type=click.DateTime(["%Y-%m-%d", "%Y-%m-%dT%H:%M:%S"]),
+    default=None,
+    help="The moment (UTC) the strengths describe; later interactions are ignored. [default: now]",
+)
+@click.option(
+    "--window-days",
+    type=click.FloatRange(min=1),
+    default=WINDOW_DAYS,
+    show_default=True,
+    help="Interactions older than this do not count.",
+)
+@click.option(
+    "--half-life-days",
+    type=click.FloatRange(min=1),
+    default=HALF_LIFE_DAYS,
+    show_default=True,
+    help="Recency halves every this many days.",
+)
+@click.option(
+    "--batch-size",
+    type=click.IntRange(1, 100_000),
+    default=2_000,
+    show_default=True,
+    help="Customers per query and write transaction.",
+)
+def strength(as_of: datetime | None, window_days: float, half_life_days: float, batch_size: int) -> None:
+    """Recompute relationship strength (0-100) for every interacting pair of people.
+
+    Stored on CONNECTED_TO relationships (User->Customer, and Customer<->Customer
+    both ways), replacing the previous values; the server does this every
+    RAPPORT_STRENGTH_INTERVAL seconds when that is set.
+    """
+
+    async def work(store: GraphStore) -> None:
+        report = await compute_strength(
+            store, as_of=as_of, window_days=window_days, half_life_days=half_life_days, batch_size=batch_size
+        )
+        click.echo(f"relationship strength as of {_when(report.as_of)} on {store.backend}: {report}")
+
+    _run(work)
+
+
+@cli.command()
+@click.argument("kinds", nargs=-1, type=click.Choice(["customers", "accounts"]))
+@click.option(
+    "--min-similarity",
+    type=click.FloatRange(0.5, 1),
+    default=0.9,
+    show_default=True,
+    help="Name similarity from which names count as similar.",
+)
+@click.option(
+    "--min-confidence",
+    type=click.FloatRange(0, 1),
+    default=0.0,
+    show_default=True,
+    help="Leave out groups less certain than this.",
+)
+def duplicates(kinds: tuple[str, ...], min_similarity: float, min_confidence: float) -> None:
+    """List likely duplicate customers and/or accounts (both when none is named), for review.
+
+    Nothing is merged or changed.
+    """
+    labels: list[DuplicateLabel] = [
+        "Customer" if kind == "customers" else "Account" for kind in kinds or ("customers", "accounts")
+    ]
+
+    async def work(store: GraphStore) -> None:
+        for label in labels:
+            groups = await find_duplicates(
+                store, label, min_similarity=min_similarity, min_confidence=min_confidence
+            )
+            click.echo(f"{label}: {len(groups)} group(s) of likely duplicates")
+            for number, group in enumerate(groups, 1):
+                click.echo(f"\n{number}. confidence {group.confidence:.2f}, {len(group.members)} records")
+                for m in group.members:
+                    click.echo(f"   {m.id}  {m.name}  {m.contact}".rstrip())
+                for reason in group.reasons:
+                    click.echo(f"   - {reason.detail} ({', '.join(reason.ids)})")
 
     _run(work)
 

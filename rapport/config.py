@@ -57,6 +57,14 @@ class Settings(BaseSettings):
         default=86_400.0, gt=0, description="seconds a published outbox record is kept before pruning"
     )
 
+    # -- relationship intelligence (rapport.algorithms) --
+    strength_interval: float = Field(
+        default=0.0,
+        ge=0,
+        description="seconds between recomputations of relationship strength by the server (0: never; "
+        "`rapport strength` runs it on demand)",
+    )
+
     # -- the GraphQL API (rapport.api.graphql_http, rapport.resolvers.limits) --
     graphql_timeout: float = Field(default=10.0, gt=0, description="database timeout per GraphQL request (s)")
     graphql_max_depth: int = Field(default=12, gt=0, description="deepest field nesting a query may have")

@@ -63,6 +63,19 @@ def settings_for(backend: str, data_dir: Path) -> Settings:
     return Settings(data_dir=data_dir, neo4j_uri=None, falkordb_url=None)
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Tests marked ``neo4j_only`` / ``embedded_only`` are skipped, with the marker's reason,
+    where they run on the other backend."""
+    for item in items:
+        callspec = getattr(item, "callspec", None)
+        backend = callspec.params.get("session_store") if callspec else None
+        for marker, only in (("neo4j_only", "neo4j"), ("embedded_only", "falkordb")):
+            mark = item.get_closest_marker(marker)
+            if mark is not None and backend not in (None, only):
+                why = mark.args[0] if mark.args else f"runs on {only} only"
+                item.add_marker(pytest.mark.skip(reason=f"{marker}: {why}"))
+
+
 @pytest_asyncio.fixture(scope="session", params=BACKENDS)
 async def session_store(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory

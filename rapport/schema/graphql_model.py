@@ -79,6 +79,9 @@ RELATIONSHIP_FIELDS: dict[tuple[str, str, str, str], str] = {
     ("IN_SEGMENT", "out", "Account", "Segment"): "segments",
     ("IN_SEGMENT", "in", "Segment", "Customer"): "customers",
     ("IN_SEGMENT", "in", "Segment", "Account"): "accounts",
+    ("CONNECTED_TO", "out", "User", "Customer"): "connections",
+    ("CONNECTED_TO", "out", "Customer", "Customer"): "connections",  # stored both ways: all of them
+    ("CONNECTED_TO", "in", "Customer", "User"): "staffConnections",
 }
 
 

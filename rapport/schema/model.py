@@ -302,6 +302,23 @@ RELATIONSHIP_TYPES: dict[str, RelationshipType] = {
         RelationshipType("RELATES_TO", ("Activity",), ("Deal", "Account", "Ticket")),
         RelationshipType("RESOLVES", ("Article",), ("Ticket",)),
         RelationshipType("IN_SEGMENT", ("Customer", "Account"), ("Segment",), (_ts("since"),)),
+        # Computed by rapport.algorithms.strength (recomputing replaces it); a customer pair has one each way.
+        RelationshipType(
+            "CONNECTED_TO",
+            ("User", "Customer"),
+            ("Customer",),
+            (
+                Field("strength", T.INTEGER, True, minimum=0, maximum=100),
+                *(
+                    Field(part, T.FLOAT, minimum=0, maximum=1)
+                    for part in ("recency", "frequency", "channel", "reciprocity")
+                ),
+                Field("interactions", T.INTEGER, minimum=0),
+                _ts("lastInteractionAt"),
+                _ts("computedAt", True),
+                Field("reasons", T.STRING_LIST, max_length=10),
+            ),
+        ),
     )
 }
 
