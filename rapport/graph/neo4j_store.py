@@ -97,8 +97,12 @@ class Neo4jStore:
                 auth=(user, password),
                 connection_acquisition_timeout=30,
                 # "Unknown property/label" notes are noise where optional and custom fields are
-                # queried before any node has them; the driver would log each one as a warning.
-                notifications_disabled_classifications=[NotificationDisabledClassification.UNRECOGNIZED],
+                # queried before any node has them, and projections read internal ids with id(),
+                # which Neo4j 5 deprecates; the driver would log each note as a warning.
+                notifications_disabled_classifications=[
+                    NotificationDisabledClassification.UNRECOGNIZED,
+                    NotificationDisabledClassification.DEPRECATION,
+                ],
             )
         except (neo4j_errors.ConfigurationError, ValueError) as error:
             raise StoreConfigError(f"invalid Neo4j URI {uri!r}: {error}") from error
