@@ -18,13 +18,19 @@ Sections, in order (each prints its own rows; add one by writing a function
   (damping 0.85, tol 1e-6, 100 iterations at most), then to a tight tolerance,
   then networkx's ``pagerank`` once on the same graph (as a ``DiGraph`` built
   beforehand, untimed), and the ratio of the two.
+- ``embeddings``: GraphSAGE training and inference on the demo graph of
+  ``--customers`` customers in a fresh embedded FalkorDB, whatever
+  ``--backend`` says (see :mod:`bench.embeddings`).
+- ``scoring``: the churn, deal and lead models trained and evaluated (with
+  and without graph features) on the demo graph of ``--customers`` customers
+  in a fresh embedded FalkorDB, then the time to rescore all of it (see
+  :mod:`bench.scoring`).
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import logging
 import os
 import statistics
 import sys
@@ -170,9 +176,31 @@ def pagerank_section(args: argparse.Namespace) -> list[Figure]:
     return figures
 
 
+# -- embeddings ---------------------------------------------------------------------------
+
+
+def embeddings_section(args: argparse.Namespace) -> list[Figure]:
+    """GraphSAGE training and inference (:mod:`bench.embeddings`, which imports torch)."""
+    from bench.embeddings import embeddings_section as run
+
+    return run(args)
+
+
+# -- scoring ------------------------------------------------------------------------------
+
+
+def scoring_section(args: argparse.Namespace) -> list[Figure]:
+    """The churn, deal and lead models evaluated, and rescoring everything (:mod:`bench.scoring`)."""
+    from bench.scoring import scoring_section as run
+
+    return run(args)
+
+
 SECTIONS: dict[str, Callable[[argparse.Namespace], list[Figure]]] = {
     "projection": projection_section,
     "pagerank": pagerank_section,
+    "embeddings": embeddings_section,
+    "scoring": scoring_section,
 }
 
 
@@ -188,7 +216,6 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3, help="runs per figure (the median is printed)")
     parser.add_argument("--seed", type=int, default=42)
     args = parser.parse_args()
-    logging.getLogger("neo4j.notifications").setLevel(logging.ERROR)  # id() is deprecated, on purpose
     for name in args.sections.split(","):
         if name not in SECTIONS:
             sys.exit(f"bench: unknown section {name!r}; known: {', '.join(SECTIONS)}")

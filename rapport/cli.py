@@ -9,12 +9,15 @@ import sys
 from collections.abc import Awaitable, Callable, Coroutine
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 import click
 import uvicorn
 
 from rapport.algorithms.duplicates import DuplicateLabel, find_duplicates
+from rapport.algorithms.embedding_store import EMBEDDED_LABELS, NoModel
+from rapport.algorithms.gnn_config import TrainingConfig
+from rapport.algorithms.similarity import MAX_K, NoEmbedding, similar
 from rapport.algorithms.strength import HALF_LIFE_DAYS, WINDOW_DAYS, compute_strength
 from rapport.auth.cli import auth_commands
 from rapport.auth.errors import AuthError
@@ -25,18 +28,24 @@ from rapport.demo.seed import SeedError, graph_is_empty, seed_demo
 from rapport.graph.connect import shared_embedded_database, store_session
 from rapport.graph.errors import StoreError
 from rapport.graph.types import GraphStore
+from rapport.graph.values import epoch_millis
 from rapport.importer.mapping import MappingError, load_mapping
 from rapport.importer.run import ImportRejected, run_import, write_rejects
 from rapport.migrations.files import MigrationError
 from rapport.migrations.runner import MigrationRunner
 from rapport.schema.custom_fields import CUSTOM_FIELD_TYPES, CustomFields
 from rapport.schema.errors import SchemaViolation
+from rapport.scoring.errors import ScoringError
+
+if TYPE_CHECKING:
+    from rapport.scoring.labels import LabelSource
+    from rapport.scoring.targets import Kind
 
 T = TypeVar("T")
 
 _EXPECTED_ERRORS = (
     ConfigError, StoreError, MigrationError, SchemaViolation, SeedError, MappingError, ImportRejected,
-    AuthError,
+    AuthError, ScoringError, NoModel, NoEmbedding,
 )  # fmt: skip
 _DEMO_CUSTOMERS = 2_000
 
@@ -300,6 +309,75 @@ def duplicates(kinds: tuple[str, ...], min_similarity: float, min_confidence: fl
 
 
 @cli.command()
+@click.option(
+    "--dimensions",
+    type=click.IntRange(2, 2048),
+    default=TrainingConfig.dimensions,
+    show_default=True,
+    help="Width of the embeddings.",
+)
+@click.option("--epochs", type=click.IntRange(1, 10_000), default=TrainingConfig.epochs, show_default=True)
+@click.option("--seed", "seed_value", type=int, default=TrainingConfig.seed, show_default=True)
+@click.option(
+    "--as-of",
+    type=click.DateTime(["%Y-%m-%d", "%Y-%m-%dT%H:%M:%S"]),
+    default=None,
+    help="Embed the graph as it was at this moment (UTC): records created later are left out.",
+)
+@click.option(
+    "--reuse-model",
+    is_flag=True,
+    help="Embed with the latest trained model instead of training one (records created since get "
+    "vectors in the same space).",
+)
+def embed(dimensions: int, epochs: int, seed_value: int, as_of: datetime | None, reuse_model: bool) -> None:
+    """Train GNN embeddings of customers and accounts, write them to the nodes and index them.
+
+    A heterogeneous GraphSAGE over customers, accounts, deals, tickets,
+    campaigns, products and staff, trained on link prediction; a GPU is used
+    when there is one. The model file goes to the data directory's models/.
+    """
+    from rapport.algorithms.embeddings import embed as run_embed  # torch loads for this command only
+
+    config = TrainingConfig(dimensions=dimensions, epochs=epochs, seed=seed_value)
+    model_dir = load_settings().data_dir / "models"
+
+    async def work(store: GraphStore) -> None:
+        report = await run_embed(
+            store,
+            config,
+            model_dir=model_dir,
+            retrain=not reuse_model,
+            as_of=None if as_of is None else epoch_millis(as_of),
+        )
+        click.echo(f"embeddings on {store.backend}: {report}")
+
+    _run(work)
+
+
+@cli.command("similar")
+@click.argument("label", type=click.Choice(EMBEDDED_LABELS, case_sensitive=False))
+@click.argument("record_id")
+@click.option("--k", type=click.IntRange(1, MAX_K), default=10, show_default=True, help="How many.")
+def similar_records(label: str, record_id: str, k: int) -> None:
+    """List the K customers or accounts most like RECORD_ID, by their embeddings (see `rapport embed`)."""
+
+    async def work(store: GraphStore) -> None:
+        matches = await similar(store, label, record_id, k)
+        rows = await store.read(
+            f"MATCH (n:{label}) WHERE n.id IN $ids RETURN n.id AS id, "
+            "coalesce(n.name, trim(coalesce(n.firstName, '') + ' ' + coalesce(n.lastName, ''))) AS name",
+            {"ids": [match.id for match in matches]},
+        )
+        names = {row["id"]: row["name"] for row in rows}
+        click.echo(
+            table([{"id": m.id, "name": names.get(m.id), "similarity": round(m.score, 4)} for m in matches])
+        )
+
+    _run(work)
+
+
+@cli.command()
 @click.option("--host", default="127.0.0.1", show_default=True, help="Interface to listen on.")
 @click.option("--port", default=8000, show_default=True, type=int)
 @click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 64), help="API processes.")
@@ -371,6 +449,64 @@ def list_fields() -> None:
             for f in declared:
                 extra = f" [{', '.join(f.choices)}]" if f.choices else ""
                 click.echo(f"{label}.{f.name}: {f.type.value}{' required' if f.required else ''}{extra}")
+
+    _run(work)
+
+
+@cli.command("train")
+@click.argument("kind", type=click.Choice(["churn", "deal", "lead"]))
+@click.option(
+    "--label",
+    "label_source",
+    type=click.Choice(["truth", "history"]),
+    help="Labels: the demo graph's planted truth, or the outcomes in your data "
+    "(default: truth where the graph has it, else history).",
+)
+@click.option(
+    "--cutoff",
+    type=click.DateTime(["%Y-%m-%d", "%Y-%m-%dT%H:%M:%S"]),
+    help="When the test period starts (UTC); see rapport.scoring.labels.",
+)
+@click.option("--horizon", type=click.IntRange(1, 3650), default=90, show_default=True, help="Days ahead.")
+@click.option("--seed", "seed_value", type=int, default=42, show_default=True)
+def train_model(
+    kind: str, label_source: str | None, cutoff: datetime | None, horizon: int, seed_value: int
+) -> None:
+    """Train, evaluate and save a KIND model (churn, deal or lead) on a time split.
+
+    Prints ROC AUC, PR AUC, Brier score and calibration, next to the same model
+    trained without graph features.
+    """
+    from rapport.scoring.train import train  # imported here: LightGBM loads slowly
+
+    async def work(store: GraphStore) -> None:
+        report = await train(
+            store, cast("Kind", kind), data_dir=load_settings().data_dir,
+            label=cast("LabelSource | None", label_source),
+            cutoff=None if cutoff is None else epoch_millis(cutoff), horizon_days=horizon, seed=seed_value,
+        )  # fmt: skip
+        click.echo(report.text())
+
+    _run(work)
+
+
+@cli.command("score")
+@click.argument("kind", type=click.Choice(["churn", "deal", "lead", "all"]), default="all")
+@click.option(
+    "--as-of",
+    type=click.DateTime(["%Y-%m-%d", "%Y-%m-%dT%H:%M:%S"]),
+    help="Describe records as of this moment (UTC; default: the latest event in the graph).",
+)
+def score_records(kind: str, as_of: datetime | None) -> None:
+    """Score records with the latest model of KIND (default: all) and write the scores with their
+    confidence, reasons, model version and time."""
+    from rapport.scoring.score import score  # imported here: LightGBM loads slowly
+    from rapport.scoring.targets import KINDS
+
+    async def work(store: GraphStore) -> None:
+        kinds = KINDS if kind == "all" else (cast("Kind", kind),)
+        for run in await score(store, kinds, as_of=None if as_of is None else epoch_millis(as_of)):
+            click.echo(run.text())
 
     _run(work)
 

@@ -12,5 +12,10 @@
 - :mod:`~rapport.algorithms.gds`: the same PageRank and Louvain inside Neo4j (Graph Data Science).
 - :mod:`~rapport.algorithms.strength`: relationship strength (0-100) of every interacting pair of
   people, stored on ``CONNECTED_TO``; :mod:`~rapport.algorithms.schedule` recomputes it in the server;
-- :mod:`~rapport.algorithms.duplicates`: likely duplicate customers and accounts, for review.
+- :mod:`~rapport.algorithms.duplicates`: likely duplicate customers and accounts, for review;
+- :mod:`~rapport.algorithms.embeddings`: GraphSAGE embeddings of customers and accounts
+  (:mod:`~rapport.algorithms.gnn_features`, :mod:`~rapport.algorithms.gnn_model`,
+  :mod:`~rapport.algorithms.gnn_training`), stored and indexed by
+  :mod:`~rapport.algorithms.embedding_store`;
+- :mod:`~rapport.algorithms.similarity`: lookalike customers and accounts through the vector index.
 """

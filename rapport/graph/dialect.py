@@ -25,6 +25,13 @@ def checked_identifier(name: str) -> str:
     return name
 
 
+def _checked_reference(expression: str) -> str:
+    """``expression`` if it is a variable or a property of one (``row.embedding``)."""
+    for part in expression.split("."):
+        checked_identifier(part)
+    return expression
+
+
 def _checked_rel(rel: str) -> str:
     if not _REL_TYPES.match(rel):
         raise QueryError(f"{rel!r} is not a relationship type expression like ':A|B'")
@@ -64,6 +71,12 @@ class Neo4jDialect:
     def vector_value(self, param: str) -> str:
         return f"${checked_identifier(param)}"
 
+    def vector_of(self, expression: str) -> str:
+        return _checked_reference(expression)
+
+    def drop_vector_index(self, index: str, label: str, property: str) -> str:
+        return f"DROP INDEX {checked_identifier(index)} IF EXISTS"
+
 
 @dataclass(frozen=True)
 class FalkorDialect:
@@ -101,3 +114,10 @@ class FalkorDialect:
 
     def vector_value(self, param: str) -> str:
         return f"vecf32(${checked_identifier(param)})"
+
+    def vector_of(self, expression: str) -> str:
+        return f"vecf32({_checked_reference(expression)})"
+
+    def drop_vector_index(self, index: str, label: str, property: str) -> str:
+        # FalkorDB addresses a vector index by label and property, not by name.
+        return f"DROP VECTOR INDEX FOR (n:{checked_identifier(label)}) ON (n.{checked_identifier(property)})"

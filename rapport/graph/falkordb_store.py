@@ -30,6 +30,7 @@ from rapport.graph.types import BulkSink, Params, Record, Statement, Table
 from rapport.graph.values import from_falkordb
 
 _SCHEMA_WAIT_S = 60.0  # how long an index or constraint may take to build
+_LOAD_WAIT_S = 600.0  # how long rebuilding a stored graph's indexes may take when it is opened
 
 # FalkorDB's error messages, by the Neo4j status code of the same mistake.
 _CODES = (
@@ -102,6 +103,10 @@ class FalkorDBStore:
             embedded=embedded,
         )
         await store._ensure_graph()
+        # A FalkorDB that has just loaded a graph rebuilds its indexes in the background (a
+        # vector index of 100,000 embeddings takes about 20 s); until then, queries that use
+        # one miss records or, for vector indexes, fail.
+        await store._indexes_built(_LOAD_WAIT_S)
         return store
 
     @property
@@ -182,13 +187,13 @@ class FalkorDBStore:
         if steps.unique is not None:
             await self._create_unique_constraint(*steps.unique, if_not_exists=steps.if_not_exists)
 
-    async def _indexes_built(self) -> None:
-        """Wait until no index is still being built.
+    async def _indexes_built(self, wait_s: float = _SCHEMA_WAIT_S) -> None:
+        """Wait until no index is still being built (at most ``wait_s`` seconds).
 
         FalkorDB returns from ``CREATE INDEX`` at once and fills the index in
         the background; until it is done, queries served by it miss records.
         """
-        deadline = asyncio.get_running_loop().time() + _SCHEMA_WAIT_S
+        deadline = asyncio.get_running_loop().time() + wait_s
         while True:
             rows = await self.read("CALL db.indexes() YIELD label, status RETURN label, status")
             building = sorted({r["label"] for r in rows if r["status"] != "OPERATIONAL"})

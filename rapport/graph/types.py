@@ -230,3 +230,18 @@ class Dialect(Protocol):
     def vector_value(self, param: str) -> str:
         """An expression storing the list parameter ``$param`` as an indexable vector."""
         ...
+
+    def vector_of(self, expression: str) -> str:
+        """An expression storing the list ``expression`` as an indexable vector.
+
+        For a list inside the query, such as ``row.embedding`` of an ``UNWIND``:
+        ``expression`` is a variable or a property of one, never user text.
+        """
+        ...
+
+    def drop_vector_index(self, index: str, label: str, property: str) -> str:
+        """A write statement dropping the vector index ``index`` on ``label.property``.
+
+        The index must exist (FalkorDB has no ``IF EXISTS``).
+        """
+        ...
