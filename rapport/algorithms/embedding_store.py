@@ -10,19 +10,17 @@ and each label has a cosine vector index on ``embedding``
 (:func:`vector_index`, queried through the store's dialect). Every trained
 model leaves a ``_Model`` node (``kind: "embedding"``) with its version,
 creation time, dimensions, seed, training figures and the path of its
-weights. Nothing here needs torch: similarity search uses it too.
+weights (:mod:`rapport.model_registry`). Nothing here needs torch:
+similarity search uses it too.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping
-from typing import Any
 
 import numpy as np
 
 from rapport.graph.dialect import checked_identifier
-from rapport.graph.records import new_id
 from rapport.graph.types import GraphStore
 
 __all__ = [
@@ -32,9 +30,7 @@ __all__ = [
     "EMBEDDING_MODEL",
     "MODEL_KIND",
     "NoModel",
-    "current_model",
     "ensure_vector_index",
-    "record_model",
     "remove_stale",
     "vector_index",
     "write_vectors",
@@ -61,15 +57,6 @@ def vector_index(label: str) -> str:
     """The name of ``label``'s vector index on ``embedding`` (``customer_embedding``)."""
     snake = "".join(f"_{c.lower()}" if c.isupper() else c for c in checked_identifier(label)).lstrip("_")
     return f"{snake}_{EMBEDDING}"
-
-
-async def current_model(store: GraphStore) -> dict[str, Any] | None:
-    """The properties of the latest embedding model's ``_Model`` node, if one was trained."""
-    rows = await store.read(
-        "MATCH (m:_Model {kind: $kind}) RETURN m ORDER BY m.created DESC, m.version DESC LIMIT 1",
-        {"kind": MODEL_KIND},
-    )
-    return dict(rows[0]["m"].properties) if rows else None
 
 
 async def write_vectors(
@@ -151,13 +138,3 @@ async def ensure_vector_index(
         f"OPTIONS {{indexConfig: {{`vector.dimensions`: {int(dimensions)}, "
         "`vector.similarity_function`: 'cosine', `vector.quantization.enabled`: false}}"
     )
-
-
-async def record_model(store: GraphStore, properties: Mapping[str, Any]) -> str:
-    """Create the ``_Model`` node of an embedding model; return its id."""
-    model_id = new_id()
-    await store.write(
-        "CREATE (m:_Model) SET m = $properties",
-        {"properties": {**properties, "id": model_id, "kind": MODEL_KIND}},
-    )
-    return model_id

@@ -35,6 +35,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from rapport import model_registry
 from rapport.algorithms import embedding_store
 from rapport.algorithms.embedding_store import EMBEDDED_LABELS, NoModel
 from rapport.algorithms.gnn_config import TrainingConfig
@@ -219,7 +220,7 @@ async def embed(
         seconds[step] = now - clock
         clock = now
 
-    previous = await embedding_store.current_model(store)
+    previous = await model_registry.latest_model(store, embedding_store.MODEL_KIND)
     projection = await project(store, embedding_spec(as_of))
     lap("project")
     if retrain:
@@ -251,7 +252,13 @@ async def embed(
             store, label, model.config.dimensions, previous=previous["dimensions"] if previous else None
         )
     if retrain:
-        await embedding_store.record_model(store, _model_properties(model, model_file, as_of))
+        await model_registry.record_model(
+            store,
+            embedding_store.MODEL_KIND,
+            model.version,
+            model.info["created"],
+            _model_properties(model, model_file, as_of),
+        )
     lap("write")
     return EmbeddingReport(
         version=model.version,
@@ -268,9 +275,7 @@ async def embed(
 
 def _model_properties(model: EmbeddingModel, model_file: Path, as_of: int | None) -> dict[str, Any]:
     properties = {
-        "version": model.version,
         "algorithm": ALGORITHM,
-        "created": model.info["created"],
         "dimensions": model.config.dimensions,
         "seed": model.config.seed,
         "epochs": model.config.epochs,

@@ -1,4 +1,5 @@
-"""Model versions: a JSON file under ``data_dir/models/<kind>/`` and a ``_Model`` node in the graph.
+"""Model versions: a JSON file under ``data_dir/models/<kind>/`` and a ``_Model`` node in the graph
+(:mod:`rapport.model_registry`).
 
 The node holds what a user asks about a model without opening it (kind,
 version, when, on which labels and cutoff, its metrics next to the
@@ -18,6 +19,7 @@ from typing import Any
 
 import orjson
 
+from rapport import model_registry
 from rapport.graph.types import GraphStore
 from rapport.scoring.errors import ScoringError
 from rapport.scoring.model import Model
@@ -63,20 +65,18 @@ async def save_model(store: GraphStore, model: Model, data_dir: Path) -> ModelRe
         baseline_metrics=info["baseline_metrics"],
         features=list(model.columns),
     )
-    await store.write(
-        "CREATE (m:_Model {id: $version, version: $version, kind: $kind, createdAt: $created, file: $file, "
-        "sha256: $sha256, labelSource: $labels, cutoff: $cutoff, metrics: $metrics, "
-        "baselineMetrics: $baseline, features: $features})",
+    await model_registry.record_model(
+        store,
+        record.kind,
+        record.version,
+        record.created,
         {
-            "version": record.version,
-            "kind": record.kind,
-            "created": record.created,
             "file": record.file,
             "sha256": record.sha256,
-            "labels": info["label_source"],
+            "labelSource": info["label_source"],
             "cutoff": info["cutoff"],
             "metrics": orjson.dumps(record.metrics).decode(),
-            "baseline": orjson.dumps(record.baseline_metrics).decode(),
+            "baselineMetrics": orjson.dumps(record.baseline_metrics).decode(),
             "features": record.features,
         },
     )
@@ -85,23 +85,17 @@ async def save_model(store: GraphStore, model: Model, data_dir: Path) -> ModelRe
 
 async def has_model(store: GraphStore, kind: str) -> bool:
     """Whether a model of ``kind`` has been trained."""
-    return bool(await store.read("MATCH (m:_Model {kind: $kind}) RETURN m.id AS id LIMIT 1", {"kind": kind}))
+    return await model_registry.latest_model(store, kind) is not None
 
 
 async def latest_model(store: GraphStore, kind: str) -> tuple[ModelRecord, Model]:
     """The newest model of ``kind``, loaded from its file and checked against its recorded hash."""
-    rows = await store.read(
-        "MATCH (m:_Model {kind: $kind}) RETURN m.version AS version, m.createdAt AS created, m.file AS file, "
-        "m.sha256 AS sha256, m.metrics AS metrics, m.baselineMetrics AS baseline, m.features AS features "
-        "ORDER BY m.createdAt DESC LIMIT 1",
-        {"kind": kind},
-    )
-    if not rows:
+    node = await model_registry.latest_model(store, kind)
+    if node is None:
         raise ScoringError(f"no {kind} model yet: train one with `rapport train {kind}`")
-    row = rows[0]
     record = ModelRecord(
-        row["version"], kind, row["created"], row["file"], row["sha256"],
-        orjson.loads(row["metrics"]), orjson.loads(row["baseline"]), list(row["features"]),
+        node["version"], kind, node["createdAt"], node["file"], node["sha256"],
+        orjson.loads(node["metrics"]), orjson.loads(node["baselineMetrics"]), list(node["features"]),
     )  # fmt: skip
     try:
         data = Path(record.file).read_bytes()
