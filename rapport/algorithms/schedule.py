@@ -10,7 +10,6 @@ for longer than ``lease_s``.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import os
 import socket
@@ -18,6 +17,7 @@ import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 
+from rapport.background import running
 from rapport.graph.types import GraphStore
 from rapport.graph.values import now_millis
 
@@ -93,10 +93,5 @@ async def recurring(
                 log.exception("job %s: could not reach the store", name)
             await asyncio.sleep(every_s)
 
-    task = asyncio.create_task(loop(), name=f"rapport-job-{name}")
-    try:
+    async with running(loop(), f"rapport-job-{name}"):
         yield
-    finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task

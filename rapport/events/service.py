@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
-from collections.abc import AsyncIterator, Coroutine
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from typing import Any
 
+from rapport.background import running
 from rapport.config import Settings
 from rapport.events.hub import EventHub
 from rapport.events.relay import OutboxRelay
@@ -44,24 +42,12 @@ async def running_events(settings: Settings, store: GraphStore) -> AsyncIterator
     stream = EventStream.from_url(url, max_length=settings.events_max_length)
     hub = EventHub(stream, queue_size=settings.events_subscriber_queue)
     try:
-        async with _running(hub.run(), "rapport-event-hub"):
+        async with running(hub.run(), "rapport-event-hub"):
             if not settings.events_relay:
                 yield EventServices(None, hub)
                 return
             relay = OutboxRelay(store, stream, retention_ms=int(settings.outbox_retention * 1000))
-            async with _running(relay.run(), "rapport-event-relay"):
+            async with running(relay.run(), "rapport-event-relay"):
                 yield EventServices(relay, hub)
     finally:
         await stream.close()
-
-
-@asynccontextmanager
-async def _running(work: Coroutine[Any, Any, None], name: str) -> AsyncIterator[None]:
-    """Run ``work`` as a task for the length of the block, then cancel it and wait for it."""
-    task = asyncio.create_task(work, name=name)
-    try:
-        yield
-    finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
