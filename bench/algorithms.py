@@ -31,7 +31,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import statistics
 import sys
 import tempfile
@@ -44,14 +43,12 @@ import networkx as nx
 import numpy as np
 from scipy import sparse
 
+from bench.backends import BACKENDS, settings_for
 from rapport.algorithms.influence import pagerank
 from rapport.algorithms.projection import Projection, project
 from rapport.algorithms.projection_spec import NodeSpec, ProjectionSpec, RelationshipSpec
-from rapport.config import Settings
 from rapport.demo.seed import seed_demo
 from rapport.graph.connect import store_session
-
-BACKENDS = ("falkordb", "neo4j")
 
 PROJECTION = ProjectionSpec(
     nodes=(NodeSpec("Customer"), NodeSpec("Account"), NodeSpec("Campaign"), NodeSpec("Activity")),
@@ -92,14 +89,6 @@ def _median_run(repeat: int, run: Callable[[], float]) -> float:
 # -- projection ---------------------------------------------------------------------------
 
 
-def _settings(backend: str, data_dir: Path) -> Settings:
-    if backend == "neo4j":
-        if not os.environ.get("RAPPORT_NEO4J_URI"):
-            sys.exit("bench: set RAPPORT_NEO4J_URI/_USER/_PASSWORD for the neo4j backend")
-        return Settings(data_dir=data_dir)
-    return Settings(data_dir=data_dir, neo4j_uri=None, falkordb_url=None)
-
-
 def _array_mib(projection: Projection) -> float:
     arrays = [table.ids.ids for table in projection.nodes.values()]
     arrays += [a for t in projection.relationships.values() for a in (t.source, t.target, t.weight)]
@@ -108,7 +97,7 @@ def _array_mib(projection: Projection) -> float:
 
 async def _projection_figures(backend: str, customers: int, repeat: int) -> list[Figure]:
     with tempfile.TemporaryDirectory(prefix="rapport-bench-") as tmp:
-        async with store_session(_settings(backend, Path(tmp))) as store:
+        async with store_session(settings_for(backend, Path(tmp))) as store:
             seeded = await seed_demo(store, customers, 42, reset=True)
             seconds, last = [], None
             for _ in range(repeat):

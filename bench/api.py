@@ -60,13 +60,12 @@ from bench.api_servers import (
     serving,
     settings_from,
 )
+from bench.backends import BACKENDS
 from rapport.auth.actor import Role
 from rapport.auth.tokens import TokenIssuer
 from rapport.config import Settings
 from rapport.demo.seed import seed_demo
 from rapport.graph.connect import store_session
-
-BACKENDS = ("falkordb", "neo4j")
 
 
 @dataclass(frozen=True, slots=True)

@@ -31,10 +31,10 @@ from pathlib import Path
 import torch
 
 from bench.algorithms import Figure
+from bench.backends import settings_for
 from rapport.algorithms.embeddings import embed
 from rapport.algorithms.gnn_config import TrainingConfig
 from rapport.algorithms.similarity import similar
-from rapport.config import Settings
 from rapport.demo.seed import seed_demo
 from rapport.graph.connect import store_session
 
@@ -45,7 +45,7 @@ SIMILAR_QUERIES = 50
 
 async def _figures(customers: int, config: TrainingConfig, repeat: int) -> list[Figure]:
     with tempfile.TemporaryDirectory(prefix="rapport-bench-") as tmp:
-        settings = Settings(data_dir=Path(tmp), neo4j_uri=None, falkordb_url=None)
+        settings = settings_for("falkordb", Path(tmp))
         async with store_session(settings) as store:
             seeded = await seed_demo(store, customers, 42, reset=True)
             models = Path(tmp) / "models"

@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
 import resource
 import statistics
 import subprocess
@@ -23,22 +22,14 @@ import sys
 import tempfile
 from pathlib import Path
 
-from rapport.config import Settings
+from bench.backends import settings_for
 from rapport.demo.seed import seed_demo
 from rapport.graph.connect import store_session
 
 
-def _settings(backend: str, data_dir: Path) -> Settings:
-    if backend == "neo4j":
-        if not os.environ.get("RAPPORT_NEO4J_URI"):
-            sys.exit("bench: set RAPPORT_NEO4J_URI/_USER/_PASSWORD for the neo4j backend")
-        return Settings(data_dir=data_dir)
-    return Settings(data_dir=data_dir, neo4j_uri=None, falkordb_url=None)
-
-
 async def _one_run(backend: str, customers: int, seed: int) -> dict[str, float]:
     with tempfile.TemporaryDirectory(prefix="rapport-bench-") as tmp:
-        async with store_session(_settings(backend, Path(tmp))) as store:
+        async with store_session(settings_for(backend, Path(tmp))) as store:
             report = await seed_demo(store, customers, seed, reset=True)
             await store.clear()
     peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss

@@ -23,14 +23,15 @@ import argparse
 import asyncio
 import tempfile
 import time
+from collections.abc import Mapping
 from pathlib import Path
 
 from bench.algorithms import Figure
-from rapport.config import Settings
+from bench.backends import settings_for
 from rapport.demo.seed import seed_demo
 from rapport.graph.connect import store_session
 from rapport.scoring.score import ScoreRun, score
-from rapport.scoring.targets import KINDS
+from rapport.scoring.targets import KINDS, Kind
 from rapport.scoring.train import TrainingReport, train
 
 AUC_TARGETS = {"churn": 0.90, "deal": 0.85, "lead": 0.85}
@@ -42,7 +43,7 @@ def _verdict(ok: bool) -> str:
     return "met" if ok else "MISSED"
 
 
-def _summary(reports: dict[str, TrainingReport]) -> str:
+def _summary(reports: Mapping[Kind, TrainingReport]) -> str:
     lines = [
         f"  {'target':<7} {'AUC':>7} {'tabular':>8} {'gain':>7} {'ceiling':>8}   "
         f"{'AUC target':<18} gain target >= {GRAPH_GAIN_TARGET}"
@@ -75,7 +76,7 @@ def _rescoring(runs: list[ScoreRun], seconds: float, which: str, customers: int)
 
 async def _figures(customers: int, seed: int) -> list[Figure]:
     with tempfile.TemporaryDirectory(prefix="rapport-bench-") as tmp:
-        async with store_session(Settings(data_dir=Path(tmp), neo4j_uri=None, falkordb_url=None)) as store:
+        async with store_session(settings_for("falkordb", Path(tmp))) as store:
             await seed_demo(store, customers, seed, reset=True)
             reports, figures = {}, []
             for kind in KINDS:

@@ -61,6 +61,7 @@ from bench.api_servers import (
     server_process,
     settings_from,
 )
+from bench.backends import BACKENDS
 from bench.subscriptions_clients import SubscriberPool, raise_open_files_limit
 from bench.subscriptions_figures import Latency, commit_rate, latency, resident_kib
 from bench.subscriptions_mutations import Mutator
@@ -70,7 +71,6 @@ from rapport.config import Settings
 from rapport.graph.connect import store_session
 from rapport.graph.embedded import EmbeddedFalkorDB
 
-BACKENDS = ("falkordb", "neo4j")
 LABEL, PLURAL = "Segment", "Segments"  # a label nothing else writes while the benchmark runs
 SUSTAINED_SUBSCRIBERS = 100
 _WARM_UP = (10, 3)  # subscribers, events: the code paths run once before memory is read
