@@ -11,7 +11,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -34,6 +34,21 @@ if TYPE_CHECKING:
     from tests.live_api import LiveApi
 
 BACKENDS = ("falkordb", "neo4j")
+
+
+def store_environment(store: GraphStore) -> dict[str, str]:
+    """The ``RAPPORT_*`` variables that point a ``rapport`` process at the test's store, on either backend."""
+    if isinstance(store, FalkorDBStore) and store.embedded is not None:
+        return {"RAPPORT_FALKORDB_URL": store.embedded.url}
+    configured = neo4j_settings()
+    assert configured is not None
+    return {f"RAPPORT_{k.upper()}": v for k, v in configured.items()}
+
+
+def process_environment(variables: Mapping[str, str]) -> dict[str, str]:
+    """This process's environment without its ``RAPPORT_*`` settings, plus ``variables``: what a
+    ``rapport`` child process gets, so that nothing of the developer's own configuration leaks in."""
+    return {k: v for k, v in os.environ.items() if not k.startswith("RAPPORT_")} | dict(variables)
 
 
 def neo4j_settings() -> dict[str, str] | None:

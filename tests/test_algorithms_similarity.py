@@ -4,9 +4,6 @@ planted duplicate first; `rapport embed` and `rapport similar` do the same from 
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -16,9 +13,9 @@ from rapport.algorithms.embeddings import embed
 from rapport.algorithms.gnn_config import TrainingConfig
 from rapport.algorithms.similarity import NoEmbedding, Similar, similar
 from rapport.demo.seed import seed_demo
-from rapport.graph.falkordb_store import FalkorDBStore
 from rapport.graph.types import GraphStore
-from tests.conftest import neo4j_settings
+from tests.conftest import store_environment
+from tests.test_cli import run
 
 CONFIG = TrainingConfig(dimensions=16, epochs=20, seed=11)
 
@@ -120,31 +117,19 @@ async def test_records_without_embeddings_and_other_labels_are_refused(
         await similar(store, "Customer", "latecomer", k=0)
 
 
-def rapport(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    clean = {k: v for k, v in os.environ.items() if not k.startswith("RAPPORT_")}
-    command = [sys.executable, "-m", "rapport", *args]
-    return subprocess.run(
-        command, env={**clean, **env}, capture_output=True, text=True, timeout=300, check=False
-    )
-
-
 async def test_the_cli_embeds_and_lists_lookalikes(store: GraphStore, tmp_path: Path) -> None:
-    if isinstance(store, FalkorDBStore) and store.embedded is not None:
-        env = {"RAPPORT_FALKORDB_URL": store.embedded.url}
-    else:
-        env = {f"RAPPORT_{k.upper()}": v for k, v in (neo4j_settings() or {}).items()}
-    env["RAPPORT_DATA_DIR"] = str(tmp_path)
+    env = store_environment(store) | {"RAPPORT_DATA_DIR": str(tmp_path)}
     await seed_demo(store, 60, seed=4)
     customer = await busiest_customer(store)
-    before = rapport("similar", "customer", customer, env=env)
+    before = run("similar", "customer", customer, env=env, timeout=300)
     assert before.returncode == 1 and "no embedding yet" in before.stderr
 
-    result = rapport("embed", "--dimensions", "8", "--epochs", "5", "--seed", "3", env=env)
+    result = run("embed", "--dimensions", "8", "--epochs", "5", "--seed", "3", env=env, timeout=300)
     assert result.returncode == 0, result.stderr
     assert "8-dimensional embeddings of 60 Customer" in result.stdout
     assert len(list((tmp_path / "models").glob("graphsage-*.pt"))) == 1
 
-    result = rapport("similar", "Customer", customer, "--k", "3", env=env)
+    result = run("similar", "Customer", customer, "--k", "3", env=env, timeout=300)
     assert result.returncode == 0, result.stderr
     assert [line.split("|")[3].strip() for line in result.stdout.splitlines()[3:6]] == [
         str(round(match.score, 4)) for match in await similar(store, "Customer", customer, k=3)

@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-from rapport.graph.falkordb_store import FalkorDBStore
 from rapport.graph.types import GraphStore
 from rapport.migrations.files import discover
-from tests.conftest import neo4j_settings
+from tests.conftest import neo4j_settings, process_environment, store_environment
 
 BUILT_IN = discover()
 
@@ -20,19 +18,14 @@ BUILT_IN = discover()
 def run(
     *args: str, env: dict[str, str], timeout: float = 120, input: str | None = None
 ) -> subprocess.CompletedProcess[str]:
-    clean = {k: v for k, v in os.environ.items() if not k.startswith("RAPPORT_")}
-    return subprocess.run([sys.executable, "-m", "rapport", *args], env={**clean, **env}, input=input,
+    return subprocess.run([sys.executable, "-m", "rapport", *args], env=process_environment(env), input=input,
                           capture_output=True, text=True, timeout=timeout, check=False)  # fmt: skip
 
 
 @pytest.fixture
 def store_env(store: GraphStore) -> dict[str, str]:
     """Environment that points the CLI at the (emptied) test database of each backend."""
-    if isinstance(store, FalkorDBStore) and store.embedded is not None:
-        return {"RAPPORT_FALKORDB_URL": store.embedded.url}
-    configured = neo4j_settings()
-    assert configured is not None
-    return {f"RAPPORT_{k.upper()}": v for k, v in configured.items()}
+    return store_environment(store)
 
 
 def assert_one_line_error(result: subprocess.CompletedProcess[str], *fragments: str) -> None:
@@ -111,11 +104,10 @@ def test_cypher_is_read_only(store_env: dict[str, str]) -> None:
 def test_two_processes_migrating_at_once_apply_each_file_once(
     store_env: dict[str, str], store: GraphStore
 ) -> None:
-    clean = {k: v for k, v in os.environ.items() if not k.startswith("RAPPORT_")}
     processes = [
         subprocess.Popen(
             [sys.executable, "-m", "rapport", "migrate"],
-            env={**clean, **store_env},
+            env=process_environment(store_env),
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,

@@ -16,6 +16,7 @@ from rapport.graph.connect import open_store
 from rapport.graph.errors import StoreConfigError
 from rapport.graph.falkordb_store import FalkorDBStore
 from rapport.schema.custom_fields import CustomFields
+from tests.conftest import process_environment
 from tests.http_server import free_port, healthy, wait_until
 
 
@@ -24,11 +25,9 @@ def embedded_settings(data_dir: Path, fsync: str = "everysec") -> Settings:
 
 
 def rapport(*args: str, data_dir: Path, **popen: object) -> subprocess.Popen[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("RAPPORT_")}
-    env["RAPPORT_DATA_DIR"] = str(data_dir)
     return subprocess.Popen(
         [sys.executable, "-m", "rapport", *args],
-        env=env,
+        env=process_environment({"RAPPORT_DATA_DIR": str(data_dir)}),
         text=True,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,

@@ -5,7 +5,6 @@ left by a process killed after its commit go out when a relay runs again."""
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
 import subprocess
 import sys
@@ -25,10 +24,9 @@ from rapport.auth.tokens import TokenIssuer
 from rapport.events.outbox import ChangeEvent, ChangeType, outbox_statement
 from rapport.events.relay import OutboxRelay
 from rapport.events.stream import EventStream
-from rapport.graph.falkordb_store import FalkorDBStore
 from rapport.graph.types import GraphStore
 from rapport.migrations.runner import MigrationRunner
-from tests.conftest import settings_for
+from tests.conftest import process_environment, settings_for, store_environment
 from tests.http_server import free_port, healthy, serving, wait_until
 
 ACTOR = Actor("test:relay", Role.ADMIN)
@@ -84,18 +82,10 @@ async def test_a_record_published_twice_is_in_the_stream_once(store: GraphStore,
 @pytest.fixture
 def server_env(store: GraphStore, tmp_path: Path) -> dict[str, str]:
     """Environment for a ``rapport serve`` on the test's store, with the relay off."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("RAPPORT_")}
-    env.update({"RAPPORT_DATA_DIR": str(tmp_path), "RAPPORT_EVENTS_RELAY": "false",
-                "RAPPORT_JWT_SECRET": "relay-tests-signing-secret-of-32-chars"})  # fmt: skip
-    if isinstance(store, FalkorDBStore) and store.embedded is not None:
-        env["RAPPORT_FALKORDB_URL"] = store.embedded.url
-    else:
-        env.update({
-            "RAPPORT_NEO4J_URI": os.environ["RAPPORT_TEST_NEO4J_URI"],
-            "RAPPORT_NEO4J_USER": os.environ.get("RAPPORT_TEST_NEO4J_USER", "neo4j"),
-            "RAPPORT_NEO4J_PASSWORD": os.environ.get("RAPPORT_TEST_NEO4J_PASSWORD", ""),
-        })  # fmt: skip
-    return env
+    return process_environment(store_environment(store) | {
+        "RAPPORT_DATA_DIR": str(tmp_path), "RAPPORT_EVENTS_RELAY": "false",
+        "RAPPORT_JWT_SECRET": "relay-tests-signing-secret-of-32-chars",
+    })  # fmt: skip
 
 
 async def test_events_of_a_process_killed_after_its_commit_are_published_later(

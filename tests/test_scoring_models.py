@@ -14,7 +14,6 @@ import pytest_asyncio
 
 from rapport.auth.actor import Actor, Role
 from rapport.demo.seed import seed_demo
-from rapport.graph.falkordb_store import FalkorDBStore
 from rapport.graph.types import GraphStore
 from rapport.scoring.labels import data_end
 from rapport.scoring.reasons import Reason
@@ -22,7 +21,7 @@ from rapport.scoring.score import rescore, score
 from rapport.scoring.targets import KINDS
 from rapport.scoring.train import TrainingReport, train
 from rapport.scoring.writer import ScoreUpdate, ScoreValue, write_scores
-from tests.conftest import neo4j_settings
+from tests.conftest import store_environment
 from tests.test_cli import assert_one_line_error, run
 
 CUSTOMERS = 3_000  # small, yet with enough accounts, deals and leads to learn from
@@ -201,12 +200,7 @@ async def test_rescoring_after_a_change_touches_only_the_records_it_reaches(
 
 
 def _store_env(store: GraphStore, data_dir: Path) -> dict[str, str]:
-    env = {"RAPPORT_DATA_DIR": str(data_dir)}
-    if isinstance(store, FalkorDBStore) and store.embedded is not None:
-        return env | {"RAPPORT_FALKORDB_URL": store.embedded.url}
-    configured = neo4j_settings()
-    assert configured is not None
-    return env | {f"RAPPORT_{k.upper()}": v for k, v in configured.items()}
+    return store_environment(store) | {"RAPPORT_DATA_DIR": str(data_dir)}
 
 
 async def test_train_and_score_commands_end_to_end(

@@ -29,9 +29,8 @@ from pydantic import SecretStr
 from rapport.auth.tokens import TokenIssuer
 from rapport.events.stream import EventStream
 from rapport.graph.embedded import EmbeddedFalkorDB
-from rapport.graph.falkordb_store import FalkorDBStore
 from rapport.graph.types import GraphStore
-from tests.conftest import settings_for
+from tests.conftest import process_environment, settings_for, store_environment
 from tests.http_server import free_port, healthy, wait_until
 from tests.live_api import CHANGES, LiveApi, connect, live_api, next_change, subscribe
 
@@ -146,18 +145,10 @@ async def test_events_committed_while_redis_is_out_arrive_once_it_is_back(
 @pytest.fixture
 def workers_env(demo_store: GraphStore, redis_server: EmbeddedFalkorDB, tmp_path: Path) -> dict[str, str]:
     """Environment for a ``rapport serve`` on the test's store, with the event stream on the test's Redis."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("RAPPORT_")}
-    env.update({"RAPPORT_DATA_DIR": str(tmp_path / "server"), "RAPPORT_JWT_SECRET": SECRET,
-                "RAPPORT_REDIS_URL": redis_server.url})  # fmt: skip
-    if isinstance(demo_store, FalkorDBStore) and demo_store.embedded is not None:
-        env["RAPPORT_FALKORDB_URL"] = demo_store.embedded.url
-    else:
-        env.update({
-            "RAPPORT_NEO4J_URI": os.environ["RAPPORT_TEST_NEO4J_URI"],
-            "RAPPORT_NEO4J_USER": os.environ.get("RAPPORT_TEST_NEO4J_USER", "neo4j"),
-            "RAPPORT_NEO4J_PASSWORD": os.environ.get("RAPPORT_TEST_NEO4J_PASSWORD", ""),
-        })  # fmt: skip
-    return env
+    return process_environment(store_environment(demo_store) | {
+        "RAPPORT_DATA_DIR": str(tmp_path / "server"), "RAPPORT_JWT_SECRET": SECRET,
+        "RAPPORT_REDIS_URL": redis_server.url,
+    })  # fmt: skip
 
 
 @pytest_asyncio.fixture
