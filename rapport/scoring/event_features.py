@@ -14,9 +14,9 @@ import numpy as np
 
 from rapport.graph.types import GraphStore, Record
 from rapport.scoring.batches import DAY_MS, days_between, per_example, scatter
-from rapport.scoring.frame import Column, Examples, Family, FeatureGroup, Row, counted
+from rapport.scoring.frame import Column, Examples, Family, FeatureGroup, Row, counted, share_of
 from rapport.scoring.lexicon import churn_intent, competitor_mention, sentiment
-from rapport.scoring.words import count, days, known, percent
+from rapport.scoring.words import count, days, known
 
 _EMPLOYED_AT_EVENT = "coalesce(w.since, 0) <= {at} AND (w.until IS NULL OR w.until > {at})"
 _D = {f"d{n}": n * DAY_MS for n in (30, 90, 180, 365, 545)}
@@ -83,7 +83,11 @@ class ActivitySource:
             Column(f"{p}days_since_activity", lambda r: _since(r[f"{p}days_since_activity"], whose)),
             Column(f"{p}activity_trend", lambda r: _trend(r[f"{p}activity_trend"], whose, 90)),
             Column(f"{p}activity_trend_180d", lambda r: _trend(r[f"{p}activity_trend_180d"], whose, 180)),
-            Column(f"{p}inbound_share_90d", lambda r: _inbound(r[f"{p}inbound_share_90d"])),
+            share_of(
+                f"{p}inbound_share_90d",
+                "{} of the last 90 days' activities came from the customer's side",
+                "no activity in the last 90 days to tell who reached out",
+            ),
             counted(f"{p}meetings_90d", f"{whose}meeting", "in the last 90 days"),
         ]
         return FeatureGroup(f"{p}{self.name}", self.family, columns, values)
@@ -102,12 +106,6 @@ def _trend(ratio: float, whose: str, span: int) -> str:
         return f"{whose}activity in the last {recent} is steady"
     direction = "down" if change < 0 else "up"
     return f"{whose}activity in the last {recent} is {direction} {abs(change)}% on {before}"
-
-
-def _inbound(share: float) -> str:
-    if not known(share):
-        return "no activity in the last 90 days to tell who reached out"
-    return f"{percent(share)} of the last 90 days' activities came from the customer's side"
 
 
 _URGENT = ("urgent", "high")
@@ -280,7 +278,11 @@ class CampaignSource:
             counted("clicks_365d", "campaign click", "in the last year"),
             counted("responses_365d", "campaign response", "in the last year"),
             counted("engagements_90d", "campaign interaction", "in the last 90 days"),
-            Column("response_rate_365d", _response_rate),
+            share_of(
+                "response_rate_365d",
+                "clicked or responded to {} of the last year's campaigns",
+                "no campaigns in the last year",
+            ),
             Column("best_engagement", _best_engagement),
             Column(
                 "days_since_engagement",
@@ -288,13 +290,6 @@ class CampaignSource:
             ),
         ]
         return FeatureGroup(self.name, self.family, columns, values)
-
-
-def _response_rate(r: Row) -> str:
-    rate = r["response_rate_365d"]
-    if not known(rate):
-        return "no campaigns in the last year"
-    return f"clicked or responded to {percent(rate)} of the last year's campaigns"
 
 
 _LEVELS = ("only received campaigns", "has opened a campaign", "has clicked a campaign",

@@ -26,7 +26,7 @@ from typing import Any, Literal, Protocol, runtime_checkable
 import numpy as np
 
 from rapport.graph.types import GraphStore
-from rapport.scoring.words import count
+from rapport.scoring.words import count, known, percent
 
 Family = Literal["tabular", "graph"]
 FAMILIES: tuple[Family, ...] = ("tabular", "graph")
@@ -74,6 +74,12 @@ class Column:
 def counted(name: str, noun: str, span: str = "", plural: str | None = None) -> Column:
     """A count column said as ``"3 tickets in the last 30 days"`` (``noun``, then ``span``)."""
     return Column(name, lambda r: f"{count(r[name], noun, plural)} {span}".rstrip())
+
+
+def share_of(name: str, sentence: str, unknown: str) -> Column:
+    """A share column said as ``sentence`` with the percentage for ``{}`` (``"40% of ..."``), or
+    ``unknown`` where there was nothing to divide."""
+    return Column(name, lambda r: sentence.format(percent(r[name])) if known(r[name]) else unknown)
 
 
 @dataclass

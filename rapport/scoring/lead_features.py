@@ -14,9 +14,9 @@ import numpy as np
 from rapport.graph.types import GraphStore
 from rapport.scoring.account_features import CLOSED_AT, EMPLOYED_AT_T, TIERS, tier_words
 from rapport.scoring.batches import days_between, per_distinct, per_example, scatter, scatter_objects
-from rapport.scoring.frame import Column, Examples, Family, FeatureGroup, Row, counted
+from rapport.scoring.frame import Column, Examples, Family, FeatureGroup, Row, counted, share_of
 from rapport.scoring.lexicon import seniority
-from rapport.scoring.words import amount, days, known, percent
+from rapport.scoring.words import amount, days, known
 
 PAST_LEAD = ("mql", "sql", "opportunity", "customer", "evangelist")
 """Lifecycle stages a lead converts into."""
@@ -164,26 +164,20 @@ class LeadNetwork:
         columns = [
             counted("people_known", "person", "they know in the graph", "people"),
             counted("customers_known", "customer", "among the people they know"),
-            Column("customers_known_share", _customers_share),
+            share_of(
+                "customers_known_share",
+                "{} of the people they know are customers",
+                "knows nobody in the graph yet",
+            ),
             counted("advocates_known", "advocate", "(evangelist) among the people they know"),
             counted("referred_by_customer", "referral", "by an existing customer"),
             Column(
                 "referrals", lambda r: "was referred by someone" if r["referrals"] else "was not referred"
             ),
-            Column("colleague_customers_share", _colleagues),
+            share_of(
+                "colleague_customers_share",
+                "{} of their colleagues are customers",
+                "no colleagues in the graph",
+            ),
         ]
         return FeatureGroup(self.name, self.family, columns, values)
-
-
-def _customers_share(r: Row) -> str:
-    share = r["customers_known_share"]
-    if not known(share):
-        return "knows nobody in the graph yet"
-    return f"{percent(share)} of the people they know are customers"
-
-
-def _colleagues(r: Row) -> str:
-    share = r["colleague_customers_share"]
-    if not known(share):
-        return "no colleagues in the graph"
-    return f"{percent(share)} of their colleagues are customers"
