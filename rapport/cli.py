@@ -71,6 +71,13 @@ def _run_async(main: Callable[[], Coroutine[Any, Any, T]]) -> T:
         sys.exit(1)
 
 
+_MOMENT = click.DateTime(["%Y-%m-%d", "%Y-%m-%dT%H:%M:%S"])  # a moment on the command line, in UTC
+
+
+def _millis(moment: datetime | None) -> int | None:
+    return None if moment is None else epoch_millis(moment)
+
+
 def _when(epoch_ms: int | None) -> str:
     if epoch_ms is None:
         return "-"
@@ -225,7 +232,7 @@ def import_files(
 @cli.command()
 @click.option(
     "--as-of",
-    type=click.DateTime(["%Y-%m-%d", "%Y-%m-%dT%H:%M:%S"]),
+    type=_MOMENT,
     default=None,
     help="The moment (UTC) the strengths describe; later interactions are ignored. [default: now]",
 )
@@ -320,7 +327,7 @@ def duplicates(kinds: tuple[str, ...], min_similarity: float, min_confidence: fl
 @click.option("--seed", "seed_value", type=int, default=TrainingConfig.seed, show_default=True)
 @click.option(
     "--as-of",
-    type=click.DateTime(["%Y-%m-%d", "%Y-%m-%dT%H:%M:%S"]),
+    type=_MOMENT,
     default=None,
     help="Embed the graph as it was at this moment (UTC): records created later are left out.",
 )
@@ -348,7 +355,7 @@ def embed(dimensions: int, epochs: int, seed_value: int, as_of: datetime | None,
             config,
             model_dir=model_dir,
             retrain=not reuse_model,
-            as_of=None if as_of is None else epoch_millis(as_of),
+            as_of=_millis(as_of),
         )
         click.echo(f"embeddings on {store.backend}: {report}")
 
@@ -464,7 +471,7 @@ def list_fields() -> None:
 )
 @click.option(
     "--cutoff",
-    type=click.DateTime(["%Y-%m-%d", "%Y-%m-%dT%H:%M:%S"]),
+    type=_MOMENT,
     help="When the test period starts (UTC); see rapport.scoring.labels.",
 )
 @click.option("--horizon", type=click.IntRange(1, 3650), default=90, show_default=True, help="Days ahead.")
@@ -483,7 +490,7 @@ def train_model(
         report = await train(
             store, cast("Kind", kind), data_dir=load_settings().data_dir,
             label=cast("LabelSource | None", label_source),
-            cutoff=None if cutoff is None else epoch_millis(cutoff), horizon_days=horizon, seed=seed_value,
+            cutoff=_millis(cutoff), horizon_days=horizon, seed=seed_value,
         )  # fmt: skip
         click.echo(report.text())
 
@@ -494,7 +501,7 @@ def train_model(
 @click.argument("kind", type=click.Choice(["churn", "deal", "lead", "all"]), default="all")
 @click.option(
     "--as-of",
-    type=click.DateTime(["%Y-%m-%d", "%Y-%m-%dT%H:%M:%S"]),
+    type=_MOMENT,
     help="Describe records as of this moment (UTC; default: the latest event in the graph).",
 )
 def score_records(kind: str, as_of: datetime | None) -> None:
@@ -505,7 +512,7 @@ def score_records(kind: str, as_of: datetime | None) -> None:
 
     async def work(store: GraphStore) -> None:
         kinds = KINDS if kind == "all" else (cast("Kind", kind),)
-        for run in await score(store, kinds, as_of=None if as_of is None else epoch_millis(as_of)):
+        for run in await score(store, kinds, as_of=_millis(as_of)):
             click.echo(run.text())
 
     _run(work)
