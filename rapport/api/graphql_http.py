@@ -22,7 +22,6 @@ from typing import Any
 import orjson
 import strawberry
 from graphql import (
-    FragmentDefinitionNode,
     GraphQLError,
     OperationDefinitionNode,
     get_operation_ast,
@@ -179,10 +178,7 @@ class GraphQLEndpoint:
             )
             raise _Refused(400, [_error(message, "BAD_REQUEST")])
         variables = self._variables(operation, payload.variables)
-        fragments = Fragments(
-            {d.name.value: d for d in checked.document.definitions if isinstance(d, FragmentDefinitionNode)},
-            variables,
-        )
+        fragments = Fragments.of(checked.document, variables)
         request_key = (
             payload.query,
             payload.operation_name,

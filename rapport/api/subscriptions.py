@@ -20,7 +20,7 @@ from datetime import timedelta
 from typing import Any, cast
 
 import orjson
-from graphql import FragmentDefinitionNode, GraphQLError, OperationType, get_operation_ast
+from graphql import GraphQLError, OperationType, get_operation_ast
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.websockets import WebSocket
@@ -139,10 +139,7 @@ class _Operations:
         if errors:
             yield PreExecutionError(None, errors)
             return
-        definitions = checked.document.definitions
-        fragments = Fragments(
-            {d.name.value: d for d in definitions if isinstance(d, FragmentDefinitionNode)}, variables
-        )
+        fragments = Fragments.of(checked.document, variables)
         if context["subscriptions"] >= MAX_SUBSCRIPTIONS_PER_CONNECTION:
             message = f"at most {MAX_SUBSCRIPTIONS_PER_CONNECTION} subscriptions per connection"
             yield PreExecutionError(None, [GraphQLError(message, extensions={"code": "LIMIT_EXCEEDED"})])

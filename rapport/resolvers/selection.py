@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from graphql import (
+    DocumentNode,
     FieldNode,
     FragmentDefinitionNode,
     FragmentSpreadNode,
@@ -39,6 +40,12 @@ class Fragments:
 
     definitions: Mapping[str, FragmentDefinitionNode]
     variables: Mapping[str, Any]
+
+    @classmethod
+    def of(cls, document: DocumentNode, variables: Mapping[str, Any]) -> Fragments:
+        """The named fragments of ``document``, with the request's ``variables``."""
+        definitions = {d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)}
+        return cls(definitions, variables)
 
     def collect(
         self, selection_sets: Iterable[SelectionSetNode | None], type_names: set[str]
