@@ -58,9 +58,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
-import phonenumbers
-
 from rapport.graph.types import GraphStore
+from rapport.schema.fields import e164
 
 __all__ = [
     "DuplicateGroup",
@@ -221,12 +220,8 @@ def normalise_phone(phone: str | None) -> str | None:
     """The number in E.164, or its digits when it does not parse; ``None`` when too short."""
     if not phone:
         return None
-    try:
-        number = phonenumbers.parse(phone, None)
-        if phonenumbers.is_valid_number(number):
-            return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
-    except phonenumbers.NumberParseException:
-        pass
+    if number := e164(phone):
+        return number
     digits = re.sub(r"\D", "", phone)
     return digits if len(digits) >= 7 else None
 

@@ -156,15 +156,23 @@ def _email(field: Field, value: Any) -> str:
         raise FieldRuleError("email", f"must be a valid email address ({error})") from None
 
 
-def _phone(field: Field, value: Any) -> str:
-    text = _string(field, value)
+def e164(text: str) -> str | None:
+    """``text`` as an E.164 phone number (``+442079460958``); ``None`` when it is not a valid
+    international number."""
     try:
         number = phonenumbers.parse(text, None)
     except phonenumbers.NumberParseException:
-        number = None
-    if number is None or not phonenumbers.is_valid_number(number):
-        raise FieldRuleError("phone", "must be a valid international phone number such as +44 20 7946 0958")
+        return None
+    if not phonenumbers.is_valid_number(number):
+        return None
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def _phone(field: Field, value: Any) -> str:
+    number = e164(_string(field, value))
+    if number is None:
+        raise FieldRuleError("phone", "must be a valid international phone number such as +44 20 7946 0958")
+    return number
 
 
 def _enum(field: Field, value: Any) -> str:
