@@ -15,8 +15,9 @@ import asyncio
 import contextlib
 import time
 import uuid
-from collections.abc import AsyncGenerator, AsyncIterator, Callable, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Sequence
 from datetime import timedelta
+from functools import partial
 from typing import Any, cast
 
 import orjson
@@ -43,6 +44,7 @@ from rapport.schema.graphql_subscription_types import MAX_SUBSCRIPTIONS_PER_CONN
 
 INSTANCE = uuid.uuid4().hex[:12]  # this server process, for the connection_ack
 TOO_SLOW = 4429  # close code of a subscriber that fell a whole queue behind
+TOO_SLOW_REASON = "too slow: fell too far behind; reconnect with since"
 
 
 class SubscriptionServer(GraphQL[dict[str, Any], None]):
@@ -148,8 +150,8 @@ class _Operations:
         try:
             check_limits(operation, fragments, self.limits)
             ((_, selected),) = fragments.collect([operation.selection_set], {"Subscription"}).items()
-            websocket = context["request"]
-            results = self.executor.stream(selected, fragments, context["actor"], _too_slow_closer(websocket))
+            too_slow = partial(close_soon, context["request"], TOO_SLOW, TOO_SLOW_REASON)
+            results = self.executor.stream(selected, fragments, context["actor"], too_slow)
             async for data in _checked(results):
                 yield data
         finally:
@@ -173,13 +175,6 @@ async def _checked(results: AsyncIterator[dict[str, Any]]) -> AsyncGenerator[Exe
         message = error.message if isinstance(error, RequestError) else "the database did not answer"
         errors = [GraphQLError(message, extensions={"code": code})]
         yield PreExecutionError(None, errors) if first else ExecutionResult(None, errors)
-
-
-def _too_slow_closer(websocket: WebSocket) -> Callable[[], None]:
-    def close() -> None:
-        close_soon(websocket, TOO_SLOW, "too slow: fell too far behind; reconnect with since")
-
-    return close
 
 
 def close_soon(websocket: WebSocket, code: int, reason: str) -> None:
