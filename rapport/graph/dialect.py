@@ -26,8 +26,8 @@ def checked_identifier(name: str) -> str:
 
 
 def _checked_reference(expression: str) -> str:
-    """``expression`` if it is a variable or a property of one (``row.embedding``)."""
-    for part in expression.split("."):
+    """``expression`` if it is a parameter, a variable or a property of one (``$v``, ``row.embedding``)."""
+    for part in expression.removeprefix("$").split("."):
         checked_identifier(part)
     return expression
 
@@ -69,7 +69,7 @@ class Neo4jDialect:
         )
 
     def vector_value(self, param: str) -> str:
-        return f"${checked_identifier(param)}"
+        return self.vector_of(f"${param}")
 
     def vector_of(self, expression: str) -> str:
         return _checked_reference(expression)
@@ -113,7 +113,7 @@ class FalkorDialect:
         )
 
     def vector_value(self, param: str) -> str:
-        return f"vecf32(${checked_identifier(param)})"
+        return self.vector_of(f"${param}")
 
     def vector_of(self, expression: str) -> str:
         return f"vecf32({_checked_reference(expression)})"

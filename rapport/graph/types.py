@@ -234,8 +234,9 @@ class Dialect(Protocol):
     def vector_of(self, expression: str) -> str:
         """An expression storing the list ``expression`` as an indexable vector.
 
-        For a list inside the query, such as ``row.embedding`` of an ``UNWIND``:
-        ``expression`` is a variable or a property of one, never user text.
+        For a parameter (``$vector``, what :meth:`vector_value` says) or a list inside the
+        query, such as ``row.embedding`` of an ``UNWIND``: ``expression`` is a parameter, a
+        variable or a property of one, never user text.
         """
         ...
 
