@@ -23,6 +23,7 @@ from rapport.auth.cli import auth_commands
 from rapport.auth.errors import AuthError
 from rapport.auth.secret import signing_secret
 from rapport.cli_format import table
+from rapport.cli_network import display_names, network_commands
 from rapport.config import ConfigError, load_settings
 from rapport.demo.seed import SeedError, graph_is_empty, seed_demo
 from rapport.graph.connect import shared_embedded_database, store_session
@@ -371,12 +372,7 @@ def similar_records(label: str, record_id: str, k: int) -> None:
 
     async def work(store: GraphStore) -> None:
         matches = await similar(store, label, record_id, k)
-        rows = await store.read(
-            f"MATCH (n:{label}) WHERE n.id IN $ids RETURN n.id AS id, "
-            "coalesce(n.name, trim(coalesce(n.firstName, '') + ' ' + coalesce(n.lastName, ''))) AS name",
-            {"ids": [match.id for match in matches]},
-        )
-        names = {row["id"]: row["name"] for row in rows}
+        names = await display_names(store, label, [match.id for match in matches])
         click.echo(
             table([{"id": m.id, "name": names.get(m.id), "similarity": round(m.score, 4)} for m in matches])
         )
@@ -518,7 +514,7 @@ def score_records(kind: str, as_of: datetime | None) -> None:
     _run(work)
 
 
-for _command in auth_commands(_run, _run_async):
+for _command in [*auth_commands(_run, _run_async), *network_commands(_run)]:
     cli.add_command(_command)
 
 

@@ -17,5 +17,7 @@
   (:mod:`~rapport.algorithms.gnn_features`, :mod:`~rapport.algorithms.gnn_model`,
   :mod:`~rapport.algorithms.gnn_training`), stored and indexed by
   :mod:`~rapport.algorithms.embedding_store`;
-- :mod:`~rapport.algorithms.similarity`: lookalike customers and accounts through the vector index.
+- :mod:`~rapport.algorithms.similarity`: lookalike customers and accounts through the vector index;
+- :mod:`~rapport.algorithms.influencers`: every customer's influence (PageRank), written back;
+- :mod:`~rapport.algorithms.introductions`: warm introductions, the warmest chains of people to a customer.
 """

@@ -22,6 +22,7 @@ import numpy as np
 
 from rapport.graph.dialect import checked_identifier
 from rapport.graph.types import GraphStore
+from rapport.schema.model import EMBEDDED_LABELS
 
 __all__ = [
     "EMBEDDED_LABELS",
@@ -35,9 +36,6 @@ __all__ = [
     "vector_index",
     "write_vectors",
 ]
-
-EMBEDDED_LABELS = ("Customer", "Account")
-"""The labels whose nodes get embeddings (and a vector index)."""
 
 EMBEDDING = "embedding"
 EMBEDDING_MODEL = "embeddingModel"

@@ -1,8 +1,10 @@
 """Lookalikes: the customers or accounts most similar to one, by their GNN embeddings.
 
-:func:`similar` asks the label's vector index (:mod:`~rapport.algorithms.embedding_store`)
-for the nearest neighbours of a record's embedding by cosine similarity, on
-either backend through the same query (only the index call is the dialect's).
+:func:`similar` asks for the nearest neighbours of a record's embedding by
+cosine similarity, on either backend through the same query: only the search
+clause is the dialect's (Neo4j's vector index of
+:mod:`~rapport.algorithms.embedding_store`; an exact search on FalkorDB, see
+``FalkorDialect.vector_nodes``).
 Embeddings come from :func:`~rapport.algorithms.embeddings.embed`; records
 created since the last run have none until the next one.
 

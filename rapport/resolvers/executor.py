@@ -20,10 +20,8 @@ from rapport.auth.actor import Actor
 from rapport.graph.errors import QueryTimeout
 from rapport.graph.types import GraphStore
 from rapport.lru import LRU
-from rapport.resolvers.access import read_rules
-from rapport.resolvers.cypher import QueryBuilder
 from rapport.resolvers.errors import RequestError
-from rapport.resolvers.filters import FilterCompiler
+from rapport.resolvers.introductions import resolve_introductions
 from rapport.resolvers.limits import Limits
 from rapport.resolvers.projection import Compiler
 from rapport.resolvers.root_fields import RootQuery, compile_root_field
@@ -111,18 +109,14 @@ class QueryExecutor:
     async def _root_field(
         self, selected: Selected, fragments: Fragments, actor: Actor, request_id: str, plan_key: Hashable
     ) -> Any:
+        if selected.name == "warmIntroductions":  # a path search, not one compiled query
+            return await resolve_introductions(
+                self.store, self.model, fragments, actor, self.limits, selected, self.timeout
+            )
         plan = self.plans.get(plan_key)
         if plan is None:
-            qb = QueryBuilder()
-            compiler = Compiler(
-                self.model,
-                fragments,
-                FilterCompiler(self.model, qb, read_rules(actor)),
-                qb,
-                self.limits.default_page,
-                self.limits.max_page,
-            )
-            plan = (compile_root_field(compiler, selected), qb.params)
+            compiler = Compiler.for_actor(self.model, fragments, actor, self.limits, self.store.dialect)
+            plan = (compile_root_field(compiler, selected), compiler.qb.params)
             self.plans.put(plan_key, plan)
         query, params = plan
         if query.cypher is None:

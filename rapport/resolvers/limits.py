@@ -2,8 +2,8 @@
 
 Depth and aliases are properties of the document; cost also depends on the
 variables (``first: $n``), so it is computed per request: each connection
-costs the number of records it may return, multiplied by the page sizes of
-the connections it is nested in.
+(and each ``similar(k)`` list) costs the number of records it may return,
+multiplied by the page sizes of the lists it is nested in.
 """
 
 from __future__ import annotations
@@ -23,8 +23,11 @@ from graphql import (
 
 from rapport.resolvers.errors import LimitExceeded
 from rapport.resolvers.selection import Fragments
+from rapport.schema.graphql_model import INTRODUCTIONS_DEFAULT_K, SIMILAR_DEFAULT_K
 
 _CONNECTION_ARGS = ("first", "last")
+_LIST_DEFAULTS = {"similar": SIMILAR_DEFAULT_K, "warmIntroductions": INTRODUCTIONS_DEFAULT_K}
+"""Lists of records sized by ``k`` (not connections), and their size when ``k`` is not given."""
 
 
 @dataclass(frozen=True)
@@ -81,6 +84,10 @@ class _Walker:
             args = _arguments(node, self.fragments.variables)
             page = next((int(args[n]) for n in _CONNECTION_ARGS if args.get(n) is not None), None)
             multiplier *= max(1, self.limits.default_page if page is None else page)
+            self.cost += multiplier
+        elif node.name.value in _LIST_DEFAULTS:
+            k = _arguments(node, self.fragments.variables).get("k")
+            multiplier *= max(1, _LIST_DEFAULTS[node.name.value] if k is None else int(k))
             self.cost += multiplier
         self.walk(node.selection_set, depth + 1, multiplier)
 

@@ -14,11 +14,9 @@ from typing import Any
 from rapport.auth.actor import Actor
 from rapport.graph.records import Records
 from rapport.graph.types import GraphStore
-from rapport.resolvers.access import WriteAccess, read_rules
-from rapport.resolvers.cypher import QueryBuilder
+from rapport.resolvers.access import WriteAccess
 from rapport.resolvers.errors import RequestError
 from rapport.resolvers.executor import FieldError, QueryResult
-from rapport.resolvers.filters import FilterCompiler
 from rapport.resolvers.ids import global_id
 from rapport.resolvers.limits import Limits
 from rapport.resolvers.projection import Compiler
@@ -160,13 +158,9 @@ class MutationExecutor:
     ) -> Any:
         if not ids:
             return None if single else []
-        qb = QueryBuilder()
-        compiler = Compiler(
-            self.model, fragments, FilterCompiler(self.model, qb, read_rules(actor)), qb,
-            self.limits.default_page, self.limits.max_page,
-        )  # fmt: skip
+        compiler = Compiler.for_actor(self.model, fragments, actor, self.limits, self.store.dialect)
         query = records_by_ids(compiler, selected, [(view, record_id) for record_id in ids], single=single)
-        rows = await self.store.read(query.cypher or "", qb.params, timeout=self.timeout)
+        rows = await self.store.read(query.cypher or "", compiler.qb.params, timeout=self.timeout)
         result = query.finish(rows)
         return result if single else [record for record in result if record is not None]
 

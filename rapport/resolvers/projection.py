@@ -8,7 +8,8 @@ Raw shapes the Cypher produces:
 - an object: a map keyed by response key;
 - a connection: ``{e: [edge], s: {count, sum_f, avg_f, min_f, max_f}, g_<key>: [{value, count}]}``,
   ``e`` holding up to one row more than the page, so the next page's existence is known;
-- an edge: ``{c: [sort-key values], n: object, p: {relationship properties}}``.
+- an edge: ``{c: [sort-key values], n: object, p: {relationship properties}}``;
+- a score: ``{value, Confidence, Reasons, Model, At}`` (the value and its sibling properties).
 """
 
 from __future__ import annotations
@@ -16,11 +17,18 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from rapport.algorithms.embedding_store import EMBEDDING, vector_index
+from rapport.auth.actor import Actor
+from rapport.graph.types import Dialect
+from rapport.resolvers.access import read_rules
 from rapport.resolvers.cypher import QueryBuilder
+from rapport.resolvers.errors import UserInputError
 from rapport.resolvers.filters import FilterCompiler, conjunction, filtered_match
+from rapport.resolvers.limits import Limits
 from rapport.resolvers.pagination import Page, page_of
 from rapport.resolvers.selection import Fragments, Selected
-from rapport.schema.graphql_model import GraphQLModel, LabelView, RelationshipField
+from rapport.schema.graphql_model import SIMILAR_DEFAULT_K, GraphQLModel, LabelView, RelationshipField
+from rapport.schema.model import SCORE_SIBLINGS, sibling_fields
 
 CONNECTION_KEYS = frozenset({"edges", "nodes", "pageInfo", "totalCount", "aggregate", "__typename"})
 AGGREGATE_TYPES = {"sum": "Sums", "avg": "Averages", "min": "Extremes", "max": "Extremes"}
@@ -54,6 +62,16 @@ class Compiler:
     qb: QueryBuilder
     default_page: int
     max_page: int
+    dialect: Dialect
+
+    @classmethod
+    def for_actor(
+        cls, model: GraphQLModel, fragments: Fragments, actor: Actor, limits: Limits, dialect: Dialect
+    ) -> Compiler:
+        """A compiler for one request of ``actor``: reads follow the actor's read rules."""
+        qb = QueryBuilder()
+        filters = FilterCompiler(model, qb, read_rules(actor))
+        return cls(model, fragments, filters, qb, limits.default_page, limits.max_page, dialect)
 
     # -- objects ----------------------------------------------------------------
     def project(
@@ -68,6 +86,8 @@ class Compiler:
                 entries.append(f"{key}: '{view.label}'")
             elif name == "id":
                 entries.append(f"{key}: '{view.label}:' + {var}.id")
+            elif name in view.scores:
+                entries.append(f"{key}: {score_map(var, name)}")
             elif name in view.fields:
                 entries.append(f"{key}: {var}.{name}")
             elif name in view.relationships:
@@ -77,7 +97,47 @@ class Compiler:
                 )  # fmt: skip
                 calls.extend(clauses)
                 entries.append(f"{key}: {raw}")
+            elif name == "similar" and view.embedded:
+                clause, raw = self.similar(view, var, selected, f"{path}.{key}")
+                calls.append(clause)
+                entries.append(f"{key}: {raw}")
         return calls, "{" + ", ".join(entries) + "}"
+
+    def similar(self, view: LabelView, owner: str, selected: Selected, path: str) -> tuple[str, str]:
+        """A ``CALL`` finding the owner's ``k`` nearest readable records through the vector index,
+        and the raw list ``[{score, n: object}]`` it yields, most similar first (ties by id)."""
+        k = similar_k(selected.args(self.fragments.variables), self.max_page, path)
+        other, out = self.qb.var("n"), self.qb.var("m")
+        search = self.dialect.vector_nodes(
+            vector_index(view.label),
+            view.label,
+            EMBEDDING,
+            k=self.qb.param(k + 1),
+            vector=f"{owner}.{EMBEDDING}",
+        )
+        rule = self.filters.node(self.filters.with_rule(None, view.label), view, other, f"{path}.node")
+        readable = (
+            f"{' '.join(rule.calls)} WITH {other}, score WHERE {rule.predicate} " if rule.predicate else ""
+        )
+        nested, node_map = self.project(view, other, self.node_selections(view, selected), path)
+        return (
+            f"CALL {{ WITH {owner} WITH {owner} WHERE {owner}.{EMBEDDING} IS NOT NULL {search} "
+            f"WITH {owner}, node AS {other}, score WHERE {other} <> {owner} {readable}"
+            f"WITH {other}, score ORDER BY score DESC, {other}.id LIMIT {self.qb.param(k)} "
+            f"{' '.join(nested)} "
+            f"RETURN collect({{score: score, n: {node_map}}}) AS {out} }}",
+            out,
+        )
+
+    def node_selections(self, view: LabelView, selected: Selected) -> dict[str, Selected]:
+        """What is selected of the ``node`` of each item of a list like ``similar``."""
+        nodes = [
+            node
+            for item in self.fragments.sub(selected, {f"Similar{view.label}"}).values()
+            if item.name == "node"
+            for node in item.nodes
+        ]
+        return self.fragments.collect((n.selection_set for n in nodes), {view.label, "Node"})
 
     def object_selections(self, view: LabelView, selected: Selected) -> dict[str, Selected]:
         return self.fragments.sub(selected, {view.label, "Node"})
@@ -90,14 +150,16 @@ class Compiler:
         path: str,
         owner: str | None = None,
         rel: RelationshipField | None = None,
+        args: dict[str, Any] | None = None,
     ) -> tuple[list[str], str]:
         """Clauses computing a connection's parts, and the raw connection map built from them.
 
         Without ``owner`` the records are matched at the top of the query; with
         one, each part is a ``CALL`` that aggregates without grouping keys, so
         it yields exactly one row for every owner (an empty list, a zero count).
+        ``args`` replace the field's own arguments (a root field with a fixed order).
         """
-        args = selected.args(self.fragments.variables)
+        args = selected.args(self.fragments.variables) if args is None else args
         page = page_of(args, view, self.default_page, self.max_page, path)
         parts = self.fragments.sub(selected, {f"{rel.edge_type_name if rel else view.label}Connection"})
         edge_sel, node_sel = self._edge_and_node_selections(view, rel, parts)
@@ -238,6 +300,22 @@ class Compiler:
         if function == "sum" and view.fields[field].kind.value in ("Int", "Long"):
             return f"toInteger({expression})"  # FalkorDB sums integers as floats
         return expression
+
+
+def similar_k(args: dict[str, Any], max_page: int, path: str) -> int:
+    """The ``k`` of a ``similar`` field: at least 1 and at most the page cap."""
+    k = int(args.get("k", SIMILAR_DEFAULT_K))
+    if not 1 <= k <= max_page:
+        raise UserInputError(f"{path}.k: must be between 1 and {max_page}, not {k}", f"{path}.k")
+    return k
+
+
+def score_map(var: str, score: str) -> str:
+    """The raw score object: the value and its siblings (see :data:`~rapport.schema.model.SCORE_SIBLINGS`)."""
+    siblings = ", ".join(
+        f"{suffix}: {var}.{name}" for suffix, name in zip(SCORE_SIBLINGS, sibling_fields(score), strict=True)
+    )
+    return f"{{value: {var}.{score}, {siblings}}}"
 
 
 def _wants(parts: dict[str, Selected], name: str) -> bool:

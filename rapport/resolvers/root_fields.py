@@ -32,10 +32,9 @@ def compile_root_field(compiler: Compiler, selected: Selected) -> RootQuery:
     plural = {view.plural: view for view in model.labels.values()}
     args = selected.args(compiler.fragments.variables)
     if name in plural:
-        view = plural[name]
-        plan = ShapePlanner(compiler).connection(None, view, selected, path)
-        clauses, raw = compiler.connection(view, selected, path)
-        return RootQuery(f"{' '.join(clauses)} RETURN {raw} AS data", lambda rows: plan(rows[0]["data"]))
+        return _connection(compiler, selected, plural[name], args)
+    if name == "influencers":
+        return _connection(compiler, selected, model.view("Customer"), influencer_args(args))
     if name in singular:
         view = singular[name]
         return records_by_ids(
@@ -57,6 +56,23 @@ def compile_root_field(compiler: Compiler, selected: Selected) -> RootQuery:
             wanted.append((model.labels.get(label), record_id))
         return records_by_ids(compiler, selected, wanted, single=False)
     raise UserInputError(f"{name} is not a query field", path)
+
+
+def influencer_args(args: Mapping[str, Any]) -> dict[str, Any]:
+    """The customers connection ``influencers`` stands for: those with an influence, most first."""
+    where = args.get("where")
+    measured = {"influence": {"isNull": False}}
+    return {
+        **args,
+        "where": {"AND": [measured, where]} if where else measured,
+        "orderBy": [{"field": "influence", "direction": "DESC"}],
+    }
+
+
+def _connection(compiler: Compiler, selected: Selected, view: LabelView, args: dict[str, Any]) -> RootQuery:
+    plan = ShapePlanner(compiler).connection(None, view, selected, selected.key, args)
+    clauses, raw = compiler.connection(view, selected, selected.key, args=args)
+    return RootQuery(f"{' '.join(clauses)} RETURN {raw} AS data", lambda rows: plan(rows[0]["data"]))
 
 
 def records_by_ids(

@@ -13,6 +13,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+import orjson
+
 from rapport.resolvers.pagination import Page, encode_cursor, page_of
 from rapport.resolvers.projection import Compiler
 from rapport.resolvers.selection import Selected
@@ -123,6 +125,50 @@ class GroupPlan:
         return {key: group.get(name) if name != "__typename" else "GroupCount" for key, name in self.entries}
 
 
+@dataclass(frozen=True)
+class ScorePlan:
+    """Turns a raw score (see :func:`~rapport.resolvers.projection.score_map`) into a ``Score``;
+    a record never scored has none."""
+
+    # (response key, Score field, and for reasons: the (response key, ScoreReason field) pairs asked)
+    entries: tuple[tuple[str, str, tuple[tuple[str, str], ...]], ...]
+
+    def __call__(self, raw: dict[str, Any] | None) -> dict[str, Any] | None:
+        if raw is None or raw.get("value") is None:
+            return None
+        values = {
+            "value": raw["value"],
+            "confidence": raw.get("Confidence"),
+            "modelVersion": raw.get("Model"),
+            "computedAt": datetime_of(raw.get("At")),
+            "__typename": "Score",
+        }
+        stored = orjson.loads(raw["Reasons"]) if raw.get("Reasons") else []
+        reasons = [{**reason, "__typename": "ScoreReason"} for reason in stored]
+        return {
+            key: [{k: reason.get(n) for k, n in asked} for reason in reasons]
+            if name == "reasons"
+            else values[name]
+            for key, name, asked in self.entries
+        }
+
+
+@dataclass(frozen=True)
+class SimilarPlan:
+    """Turns the raw ``[{score, n}]`` of a ``similar`` field into its list of lookalikes."""
+
+    type_name: str
+    entries: tuple[tuple[str, str], ...]  # (response key, field of the Similar<Label> type)
+    node: ObjectPlan
+
+    def __call__(self, raw: list[dict[str, Any]] | None) -> list[dict[str, Any]]:
+        values = (
+            {"score": item["score"], "node": self.node(item["n"]), "__typename": self.type_name}
+            for item in raw or []
+        )
+        return [{key: value[name] for key, name in self.entries} for value in values]
+
+
 def _scalar_shape(kind: ScalarKind) -> Shape:
     return datetime_of if kind is ScalarKind.DATETIME else _same
 
@@ -137,7 +183,11 @@ class ShapePlanner:
         entries: list[tuple[str, Shape]] = []
         for key, selected in selections.items():
             name = selected.name
-            if name in view.fields:
+            if name in view.scores:
+                entries.append((key, self._score(selected)))
+            elif name == "similar" and view.embedded:
+                entries.append((key, self._similar(view, selected, f"{path}.{key}")))
+            elif name in view.fields:
                 entries.append((key, _scalar_shape(view.fields[name].kind)))
             elif name in view.relationships:
                 entries.append(
@@ -148,12 +198,17 @@ class ShapePlanner:
         return ObjectPlan(tuple(entries))
 
     def connection(
-        self, rel: RelationshipField | None, root: LabelView | None, selected: Selected, path: str
+        self,
+        rel: RelationshipField | None,
+        root: LabelView | None,
+        selected: Selected,
+        path: str,
+        args: dict[str, Any] | None = None,
     ) -> ConnectionPlan:
         compiler = self.compiler
         view = compiler.model.view(rel.other) if rel else root
         assert view is not None
-        args = selected.args(compiler.fragments.variables)
+        args = selected.args(compiler.fragments.variables) if args is None else args
         page = page_of(args, view, compiler.default_page, compiler.max_page, path)
         type_name = rel.edge_type_name if rel else view.label
         parts = compiler.fragments.sub(selected, {f"{type_name}Connection"})
@@ -196,6 +251,25 @@ class ShapePlanner:
             else:
                 entries.append((key, "typename", type_name))
         return EdgePlan(tuple(entries))
+
+    def _similar(self, view: LabelView, selected: Selected, path: str) -> SimilarPlan:
+        type_name = f"Similar{view.label}"
+        items = self.compiler.fragments.sub(selected, {type_name})
+        node = self.object(view, self.compiler.node_selections(view, selected), path)
+        return SimilarPlan(type_name, tuple((key, item.name) for key, item in items.items()), node)
+
+    def _score(self, selected: Selected) -> ScorePlan:
+        fragments = self.compiler.fragments
+        return ScorePlan(
+            tuple(
+                (
+                    key,
+                    part.name,
+                    tuple((k, leaf.name) for k, leaf in fragments.sub(part, {"ScoreReason"}).items()),
+                )
+                for key, part in fragments.sub(selected, {"Score"}).items()
+            )
+        )
 
     def _aggregate(self, view: LabelView, selected: Selected) -> AggregatePlan:
         compiler = self.compiler

@@ -140,18 +140,12 @@ class SubscriptionExecutor:
             return {} if await self._matches(operation.actor, seq, view, record_id, where) else None
         found: dict[str, Any] = {}
         for selected in records:
-            qb = QueryBuilder()
-            compiler = Compiler(
-                self.model,
-                operation.fragments,
-                FilterCompiler(self.model, qb, read_rules(operation.actor)),
-                qb,
-                self.limits.default_page,
-                self.limits.max_page,
+            compiler = Compiler.for_actor(
+                self.model, operation.fragments, operation.actor, self.limits, self.store.dialect
             )
             query = records_by_ids(compiler, selected, [(view, record_id)], single=True, where=where)
             assert query.cypher is not None  # a known label always needs the database
-            record = query.finish(await self._read(seq, query.cypher, qb.params))
+            record = query.finish(await self._read(seq, query.cypher, compiler.qb.params))
             if record is None:
                 return None
             found[selected.key] = record

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from rapport.schema.fields import Field, FieldType
-from rapport.schema.model import SCORE_FIELDS
+from rapport.schema.model import EMBEDDED_LABELS, SCORE_FIELDS
 from rapport.schema.validation import Schema
 
 PLURALS = {
@@ -113,6 +113,11 @@ _KINDS = {
     FieldType.ENUM: ScalarKind.ENUM,
     FieldType.STRING_LIST: ScalarKind.STRING_LIST,
 }
+SIMILAR_DEFAULT_K = 10
+"""How many lookalikes ``similar`` returns when ``k`` is not given."""
+INTRODUCTIONS_DEFAULT_K = 3
+INTRODUCTIONS_DEFAULT_HOPS = 3
+"""``warmIntroductions`` without ``k`` or ``maxHops``: the three warmest chains of up to three hops."""
 NUMERIC_KINDS = frozenset({ScalarKind.INT, ScalarKind.LONG, ScalarKind.FLOAT})
 ORDERED_KINDS = NUMERIC_KINDS | {ScalarKind.DATETIME, ScalarKind.STRING, ScalarKind.ENUM}
 
@@ -160,6 +165,7 @@ class LabelView:
     fields: dict[str, ScalarField]  # system timestamps and model and custom fields, by name
     relationships: dict[str, RelationshipField]
     scores: tuple[str, ...] = ()  # the fields the scoring models write
+    embedded: bool = False  # has GNN embeddings: lookalikes through ``similar``
 
     @property
     def sortable(self) -> list[ScalarField]:
@@ -214,8 +220,9 @@ class GraphQLModel:
             fields = {f.name: f for f in _SYSTEM}
             fields.update({f.name: scalar_field(label, f) for f in schema.node_fields(label).values()})
             views[label] = LabelView(
-                label, PLURALS[label], fields, relationships[label], SCORE_FIELDS.get(label, ())
-            )
+                label, PLURALS[label], fields, relationships[label], SCORE_FIELDS.get(label, ()),
+                embedded=label in EMBEDDED_LABELS,
+            )  # fmt: skip
         return cls(views)
 
     def view(self, label: str) -> LabelView:

@@ -13,6 +13,7 @@ cycles between types, e.g. Account <-> Deal) resolve lazily by name.
 
 from __future__ import annotations
 
+import datetime
 import enum
 import inspect
 from typing import Any
@@ -21,7 +22,10 @@ import strawberry
 from strawberry.schema.config import StrawberryConfig
 
 from rapport.schema.graphql_model import (
+    INTRODUCTIONS_DEFAULT_HOPS,
+    INTRODUCTIONS_DEFAULT_K,
     NUMERIC_KINDS,
+    SIMILAR_DEFAULT_K,
     GraphQLModel,
     LabelView,
     RelationshipField,
@@ -73,6 +77,37 @@ class PageInfo:
 class GroupCount:
     value: str | None
     count: int
+
+
+@strawberry.type(description="One reason for a score, in words, with how much it weighed.")
+class ScoreReason:
+    text: str
+    contribution: float = strawberry.field(
+        description="Its push on the model's raw score in log-odds: positive raises the score."
+    )
+
+
+@strawberry.type(description="A score the scoring models wrote, with its confidence and reasons.")
+class Score:
+    value: float = strawberry.field(description="Probabilities in [0, 1]; health scores in 0-100.")
+    confidence: float | None = strawberry.field(description="How sure the model is, in [0, 1].")
+    reasons: list[ScoreReason] = strawberry.field(description="The largest contributions, largest first.")
+    modelVersion: str | None = strawberry.field(description="The model that computed it (see rapport train).")
+    computedAt: datetime.datetime | None
+
+
+@strawberry.type(description="One link of a warm introduction: who introduces whom, and why it is warm.")
+class IntroductionHop:
+    source: NodeInterface
+    target: NodeInterface
+    strength: int = strawberry.field(description="Their relationship strength, 0-100 (rapport strength).")
+    reasons: list[str] = strawberry.field(description="Why the relationship is as strong as it is.")
+
+
+@strawberry.type(description="A chain of people from the source to the target, each knowing the next.")
+class Introduction:
+    warmth: float = strawberry.field(description="The product of the hops' strengths, out of 100.")
+    hops: list[IntroductionHop]
 
 
 @strawberry.enum(description="Sort direction; nulls always sort last.")
@@ -139,12 +174,25 @@ def connection_args(node_label: str, edge_where: str | None) -> dict[str, tuple[
 def _label_types(ns: Namespace, view: LabelView) -> None:
     label = view.label
     annotations = {"id": "strawberry.ID", **{f.name: annotation_of(f) for f in view.fields.values()}}
+    # Scores read as objects; filters, sorting and aggregates still see their values.
+    annotations.update({name: optional("Score") for name in view.scores})
     defaults: dict[str, Any] = {}
     for rel in view.relationships.values():
         edge_where = f"{pascal(rel.rel_type)}Where" if rel.edge_fields else None
         defaults[rel.name] = ns.field(
             f"{rel.edge_type_name}Connection", connection_args(rel.other, edge_where),
             description=f"{rel.other} records linked by {rel.rel_type} ({_DIRECTIONS[rel.direction]}).",
+        )  # fmt: skip
+    if view.embedded:
+        ns.add(
+            f"Similar{label}",
+            {"score": "float", "node": label},
+            description=f"A lookalike {label}: cosine similarity of the GNN embeddings scaled to [0, 1].",
+        )
+        defaults["similar"] = ns.field(
+            f"list[Similar{label}]", {"k": ("int", SIMILAR_DEFAULT_K)},
+            description=f"The k {label} records most like this one, most similar first (none before "
+            "`rapport embed` has run; those you may not read are left out).",
         )  # fmt: skip
     ns.add(label, annotations, defaults=defaults, bases=(NodeInterface,), description=f"A {label} record.")
     ns.add(f"{label}Edge", {"cursor": "str", "node": label})
@@ -248,13 +296,33 @@ def _query_type(ns: Namespace, model: GraphQLModel) -> None:
             connection_args(label, None),
             description=f"{label} records, a page at a time.",
         )
+    influencer_args = connection_args("Customer", None)
+    del influencer_args["orderBy"]
+    defaults["influencers"] = ns.field(
+        "CustomerConnection", influencer_args,
+        description="Customers by influence (PageRank over who knows and who referred whom), most "
+        "influential first; computed by `rapport influence`.",
+    )  # fmt: skip
+    defaults["warmIntroductions"] = ns.field(
+        "list[Introduction]",
+        {
+            "target": ("strawberry.ID", inspect.Parameter.empty),
+            "source": ("typing.Optional[strawberry.ID]", None),
+            "k": ("int", INTRODUCTIONS_DEFAULT_K),
+            "maxHops": ("int", INTRODUCTIONS_DEFAULT_HOPS),
+        },
+        description="The k warmest chains of people from source (a User or Customer; you by default) "
+        "to the target Customer, over relationship strengths (computed by `rapport strength`).",
+    )
     ns.add("Query", {}, defaults=defaults)
 
 
 def build_schema(model: GraphQLModel) -> strawberry.Schema:
     """The GraphQL schema for ``model``: queries, mutations and subscriptions."""
     ns = Namespace()
-    ns.share(PageInfo, GroupCount, SortDirection, NodeInterface)
+    ns.share(
+        PageInfo, GroupCount, SortDirection, NodeInterface, Score, ScoreReason, Introduction, IntroductionHop
+    )
     _scalar_filters(ns)
     views = list(model.labels.values())
     _enum_types(ns, [f for v in views for f in v.fields.values()])

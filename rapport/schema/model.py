@@ -41,6 +41,16 @@ SCORE_FIELDS: dict[str, tuple[str, ...]] = {
     "Account": ("healthScore", "churnRisk"),
     "Deal": ("winProbability",),
 }
+EMBEDDED_LABELS = ("Customer", "Account")
+"""The labels whose nodes get GNN embeddings, with a vector index (``similar`` lookalikes)."""
+SCORE_SIBLINGS = ("Confidence", "Reasons", "Model", "At")
+"""Suffixes of the properties written beside each score ``f``: ``fConfidence`` (0-1), ``fReasons``
+(a JSON list of ``{text, contribution}``), ``fModel`` (the model version), ``fAt`` (epoch ms)."""
+
+
+def sibling_fields(score: str) -> tuple[str, ...]:
+    """The properties written next to ``score``, in :data:`SCORE_SIBLINGS` order."""
+    return tuple(f"{score}{suffix}" for suffix in SCORE_SIBLINGS)
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,6 +124,8 @@ LABELS: dict[str, NodeLabel] = {
                 _HEALTH,
                 _probability("churnRisk"),
                 _probability("conversionProbability"),
+                Field("influence", T.FLOAT, minimum=0),
+                _ts("influenceAt"),
             ),
             fulltext=("firstName", "lastName", "email"),
         ),

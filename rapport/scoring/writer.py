@@ -25,6 +25,7 @@ from rapport.auth.actor import Actor
 from rapport.events.outbox import ChangeEvent, ChangeType, outbox_statement
 from rapport.graph.dialect import checked_identifier
 from rapport.graph.types import GraphStore, Statement
+from rapport.schema.model import sibling_fields
 from rapport.scoring.reasons import Reason
 
 MIN_MOVE = 0.01
@@ -68,11 +69,6 @@ def _properties(scores: Sequence[ScoreValue], model: str, at: int) -> dict[str, 
         props[version] = model
         props[when] = at
     return props
-
-
-def sibling_fields(field: str) -> tuple[str, ...]:
-    """The properties written next to score ``field``."""
-    return tuple(f"{field}{suffix}" for suffix in ("Confidence", "Reasons", "Model", "At"))
 
 
 async def write_scores(
