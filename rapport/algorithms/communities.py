@@ -22,7 +22,9 @@ Examples
 
 from __future__ import annotations
 
-import networkx as nx
+import random
+
+import igraph
 import numpy as np
 from scipy import sparse
 
@@ -54,10 +56,10 @@ def louvain(
     matrix: sparse.sparray | sparse.spmatrix,
     *,
     resolution: float = 1.0,
-    threshold: float = 1e-7,
     seed: int = 0,
 ) -> np.ndarray:
-    """Louvain communities of an undirected weighted graph (networkx's implementation).
+    """Louvain communities of an undirected weighted graph (igraph's multilevel algorithm, in C:
+    seconds where networkx's takes minutes on a million relationships).
 
     Parameters
     ----------
@@ -66,8 +68,6 @@ def louvain(
         makes it with ``direction="undirected"``; entries are edge weights.
     resolution
         Above 1 favours smaller communities, below 1 larger ones.
-    threshold
-        Stop when a level improves modularity by less than this.
     seed
         The same seed on the same graph gives the same communities.
 
@@ -76,7 +76,7 @@ def louvain(
     numpy.ndarray
         A community number per node: 0 for the largest community, then by
         size, ties broken by the smallest node index (so numbers do not depend
-        on set iteration order). Isolated nodes are communities of their own.
+        on the algorithm's own numbering). Isolated nodes are communities of their own.
 
     Examples
     --------
@@ -89,14 +89,20 @@ def louvain(
         raise ValueError(f"the matrix must be square, not {csr.shape}")
     if csr.nnz and (csr.data.min() < 0 or abs(csr - csr.T).max() > 1e-9 * abs(csr).max()):
         raise ValueError("Louvain needs a symmetric non-negative matrix: use to_csr(direction='undirected')")
-    graph = nx.from_scipy_sparse_array(sparse.triu(csr))
-    found = nx.community.louvain_communities(
-        graph, weight="weight", resolution=resolution, threshold=threshold, seed=seed
-    )
-    ordered = sorted((sorted(community) for community in found), key=lambda c: (-len(c), c[0]))
+    upper = sparse.triu(csr).tocoo()
+    graph = igraph.Graph(n=csr.shape[0], edges=np.column_stack((upper.row, upper.col)).tolist())
+    igraph.set_random_number_generator(random.Random(seed))  # it visits nodes in a random order
+    try:
+        found = graph.community_multilevel(weights=upper.data.tolist(), resolution=resolution).membership
+    finally:
+        igraph.set_random_number_generator(random)
+    members = np.asarray(found, dtype=np.int64)
+    order = np.argsort(members, kind="stable")
+    groups = np.split(order, np.flatnonzero(np.diff(members[order])) + 1) if len(order) else []
+    ordered = sorted(groups, key=lambda c: (-len(c), c[0]))
     labels = np.empty(csr.shape[0], dtype=np.int64)
-    for number, members in enumerate(ordered):
-        labels[members] = number
+    for number, group in enumerate(ordered):
+        labels[group] = number
     return labels
 
 
