@@ -64,6 +64,18 @@ class Settings(BaseSettings):
         description="seconds between recomputations of relationship strength by the server (0: never; "
         "`rapport strength` runs it on demand)",
     )
+    influence_interval: float = Field(
+        default=0.0,
+        ge=0,
+        description="seconds between recomputations of customer influence by the server (0: never; "
+        "`rapport influence` runs it on demand)",
+    )
+    segments_interval: float = Field(
+        default=0.0,
+        ge=0,
+        description="seconds between refreshes of the community segments by the server (0: never; "
+        "`rapport segments` runs it on demand)",
+    )
 
     # -- the GraphQL API (rapport.api.graphql_http, rapport.resolvers.limits) --
     graphql_timeout: float = Field(default=10.0, gt=0, description="database timeout per GraphQL request (s)")

@@ -37,6 +37,9 @@ def window_predicates(variable: str, window: Window | None, prefix: str) -> tupl
     if window.end is not None:
         predicates.append(f"{variable}.{window.property} < ${prefix}_end")
         params[f"{prefix}_end"] = window.end
+    if window.missing_inside:
+        inside = " AND ".join(predicates) or "true"
+        return [f"({variable}.{window.property} IS NULL OR {inside})"], params
     if not predicates:  # an open window still requires the property
         predicates.append(f"{variable}.{window.property} IS NOT NULL")
     return predicates, params

@@ -49,12 +49,14 @@ class Window:
     """The half-open time window ``start <= property < end`` on an epoch-ms property.
 
     Either bound may be ``None`` (open). Records whose property is missing fall
-    outside every window.
+    outside the window, or inside it with ``missing_inside`` (a relationship
+    without ``since`` has always been there).
     """
 
     property: str
     start: int | None = None
     end: int | None = None
+    missing_inside: bool = False
 
     def __post_init__(self) -> None:
         _property(self.property, "window property")

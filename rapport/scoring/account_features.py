@@ -61,7 +61,7 @@ class AccountProfile:
             "executive_contacts": scatter(rows, "executives", n, 0.0),
         }
         columns = [
-            Column("employees", lambda r: amount(r["employees"], "employees")),
+            Column("employees", lambda r: f"a company of {amount(r['employees'], 'employees')}"),
             Column("annual_revenue", _revenue),
             Column("tier", tier_words),
             Column("industry", lambda r: f"in {r['industry'] or 'an unknown industry'}", categorical=True),
@@ -332,17 +332,27 @@ async def _neighbour_signals(
         }
         for name, values in _signals_of(read, np.arange(len(missing))).items():
             signals[name][missing] = values
+    signals["churned"] = await churned_by(
+        store, Examples("Account", [p[0] for p in pairs], np.array([p[1] for p in pairs], dtype=np.int64))
+    )
+    return signals
+
+
+async def churned_by(store: GraphStore, accounts: Examples) -> np.ndarray:
+    """1 for each account that had churned by its time (marked churned, with no sign of life since
+    then), else 0."""
     churned = await per_example(
         store,
         "UNWIND $rows AS r MATCH (a:Account {id: r.id}) WHERE a.status = 'churned' "
         "OPTIONAL MATCH (a)<-[:RELATES_TO]-(x:Activity) "
         "RETURN r.i AS i, max(x.occurredAt) AS last_seen",
-        Examples("Account", [p[0] for p in pairs], np.array([p[1] for p in pairs], dtype=np.int64)),
+        accounts,
     )
-    for row in churned:  # churned by then: marked churned, and no sign of life since
+    flags = np.zeros(len(accounts))
+    for row in churned:
         last = row["last_seen"]
-        signals["churned"][row["i"]] = last is None or last < pairs[row["i"]][1]
-    return signals
+        flags[row["i"]] = last is None or last < accounts.as_of[row["i"]]
+    return flags
 
 
 def _signals_of(groups: Mapping[str, FeatureGroup], rows: np.ndarray) -> dict[str, np.ndarray]:

@@ -24,6 +24,7 @@ from rapport.auth.actor import Actor, Role
 from rapport.graph.types import GraphStore
 from rapport.scoring.frame import Examples, FeatureSource, extract_frame
 from rapport.scoring.labels import data_end
+from rapport.scoring.network_features import shared_networks
 from rapport.scoring.reasons import reasons
 from rapport.scoring.registry import has_model, latest_model
 from rapport.scoring.targets import KINDS, TARGETS, Kind, with_sources
@@ -59,35 +60,44 @@ async def score(
     ids: Mapping[Kind, Sequence[str]] | None = None,
     extra_sources: Sequence[FeatureSource] = (),
 ) -> list[ScoreRun]:
-    """Score every eligible record of each kind (only those of ``ids[kind]`` when given)."""
+    """Score every eligible record of each kind (only those of ``ids[kind]`` when given), all as of
+    one moment (so the kinds share the networks their graph features are computed over)."""
     at = as_of or await data_end(store)
-    runs = []
-    for kind in kinds:
-        started = time.perf_counter()
-        record, model = await latest_model(store, kind)
-        target = with_sources(TARGETS[kind], *extra_sources)
-        population = await _population(store, kind, at, None if ids is None else ids.get(kind, ()))
-        updates: dict[str, list[ScoreUpdate]] = defaultdict(list)
-        if population:
-            examples = Examples(target.label, population, np.full(len(population), at, dtype=np.int64))
-            frame = await extract_frame(store, examples, target.sources)
-            predictions = model.predict(frame)
-            for i, (id_, why) in enumerate(zip(population, reasons(frame, predictions), strict=True)):
-                p, confidence = round(float(predictions.probability[i]), 4), float(predictions.confidence[i])
-                values = [ScoreValue(target.field, p, confidence, why)]
-                if kind == "churn":
-                    health = round(100 * (1 - p))
-                    values.append(ScoreValue("healthScore", health, confidence, [r.flipped() for r in why]))
-                updates[target.label].append(ScoreUpdate(target.label, id_, tuple(values)))
+    with shared_networks():
+        return [await _score_kind(store, kind, at, ids, extra_sources) for kind in kinds]
+
+
+async def _score_kind(
+    store: GraphStore,
+    kind: Kind,
+    at: int,
+    ids: Mapping[Kind, Sequence[str]] | None,
+    extra_sources: Sequence[FeatureSource],
+) -> ScoreRun:
+    started = time.perf_counter()
+    record, model = await latest_model(store, kind)
+    target = with_sources(TARGETS[kind], *extra_sources)
+    population = await _population(store, kind, at, None if ids is None else ids.get(kind, ()))
+    updates: dict[str, list[ScoreUpdate]] = defaultdict(list)
+    if population:
+        examples = Examples(target.label, population, np.full(len(population), at, dtype=np.int64))
+        frame = await extract_frame(store, examples, target.sources)
+        predictions = model.predict(frame)
+        for i, (id_, why) in enumerate(zip(population, reasons(frame, predictions), strict=True)):
+            p, confidence = round(float(predictions.probability[i]), 4), float(predictions.confidence[i])
+            values = [ScoreValue(target.field, p, confidence, why)]
             if kind == "churn":
-                updates["Customer"] = await _employees(store, updates["Account"], at)
-        actor = Actor(subject=f"model:{record.version}", role=Role.ADMIN)
-        written = {
-            label: await write_scores(store, batch, model=record.version, at=at, actor=actor)
-            for label, batch in updates.items()
-        }
-        runs.append(ScoreRun(kind, record.version, at, written, time.perf_counter() - started))
-    return runs
+                health = round(100 * (1 - p))
+                values.append(ScoreValue("healthScore", health, confidence, [r.flipped() for r in why]))
+            updates[target.label].append(ScoreUpdate(target.label, id_, tuple(values)))
+        if kind == "churn":
+            updates["Customer"] = await _employees(store, updates["Account"], at)
+    actor = Actor(subject=f"model:{record.version}", role=Role.ADMIN)
+    written = {
+        label: await write_scores(store, batch, model=record.version, at=at, actor=actor)
+        for label, batch in updates.items()
+    }
+    return ScoreRun(kind, record.version, at, written, time.perf_counter() - started)
 
 
 async def _population(store: GraphStore, kind: Kind, at: int, ids: Sequence[str] | None) -> list[str]:

@@ -1,8 +1,7 @@
 """The three things Rapport predicts, and the feature sources each one reads.
 
-More column groups (centrality, community churn rates, GNN embeddings) join a
-target with :func:`with_sources`; a model records the columns it was trained
-on, and scoring refuses a frame that lacks any of them.
+More column groups join a target with :func:`with_sources`; a model records
+the columns it was trained on, and scoring refuses a frame that lacks any of them.
 """
 
 from __future__ import annotations
@@ -15,6 +14,7 @@ from rapport.scoring.deal_features import BuyingGroup, DealProfile, DealTrackRec
 from rapport.scoring.event_features import ActivitySource, CampaignSource, TicketSource
 from rapport.scoring.frame import FeatureSource
 from rapport.scoring.lead_features import LeadNetwork, LeadProfile
+from rapport.scoring.network_features import NetworkStanding
 
 Kind = Literal["churn", "deal", "lead"]
 KINDS: tuple[Kind, ...] = ("churn", "deal", "lead")
@@ -46,6 +46,7 @@ TARGETS: dict[Kind, Target] = {
             AccountDeals(),
             KeyContacts(),
             AccountNetwork(),
+            NetworkStanding("Account"),
         ),
         "the probability that an active account churns within the horizon",
     ),
@@ -60,6 +61,7 @@ TARGETS: dict[Kind, Target] = {
             ViaAccount(ActivitySource("Account", "RELATES_TO", prefix="account_")),
             ViaAccount(TicketSource("Account", prefix="account_")),
             BuyingGroup(),
+            ViaAccount(NetworkStanding("Account", prefix="account_")),
         ),
         "the probability that an open deal is won",
     ),
@@ -74,6 +76,7 @@ TARGETS: dict[Kind, Target] = {
             CampaignSource("Customer"),
             TicketSource("Customer"),
             LeadNetwork(),
+            NetworkStanding("Customer"),
         ),
         "the probability that a lead moves past the lead stage within the horizon",
     ),
