@@ -10,8 +10,8 @@ import pytest_asyncio
 from rapport.demo.seed import seed_demo
 from rapport.graph.types import GraphStore
 from rapport.scoring.batches import DAY_MS
+from rapport.scoring.data_time import data_end
 from rapport.scoring.frame import Examples, FeatureFrame, extract_frame
-from rapport.scoring.labels import data_end
 from rapport.scoring.lexicon import churn_intent, competitor_mention, seniority, sentiment
 from rapport.scoring.targets import TARGETS, Kind
 

@@ -69,9 +69,10 @@ def embedding_spec(as_of: int | None = None) -> ProjectionSpec:
     """The projection the embedding model trains and runs on.
 
     With ``as_of`` (epoch ms), only nodes created before it take part, and
-    relationships with a required timestamp (a campaign touch's ``at``) only
-    when it is before it: embeddings then describe the graph as it was, for
-    models trained on the past. Field values are today's either way.
+    relationships with a timestamp (a campaign touch's ``at``, a job's
+    ``since``) only when it is before it; undated ones count as always there.
+    Embeddings then describe the graph as it was, for models trained on the
+    past. Field values are today's either way.
     """
     window = None if as_of is None else Window("createdAt", end=as_of)
     nodes = tuple(
@@ -87,8 +88,14 @@ def embedding_spec(as_of: int | None = None) -> ProjectionSpec:
     for rel in RELATIONSHIP_TYPES.values():
         if rel.name in _COMPUTED:
             continue
-        stamp = next((f.name for f in rel.fields if f.type is FieldType.TIMESTAMP and f.required), None)
-        rel_window = None if as_of is None or stamp is None else Window(stamp, end=as_of)
+        stamp = next(
+            (f for f in rel.fields if f.type is FieldType.TIMESTAMP), None
+        )  # at, or since of a period
+        rel_window = (
+            None
+            if as_of is None or stamp is None
+            else Window(stamp.name, end=as_of, missing_inside=not stamp.required)
+        )
         relationships.extend(
             RelationshipSpec(rel.name, source, target, window=rel_window)
             for source in rel.sources

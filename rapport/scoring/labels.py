@@ -37,6 +37,7 @@ import numpy as np
 from rapport.graph.types import GraphStore, Record
 from rapport.scoring.account_features import CLOSED_AT
 from rapport.scoring.batches import DAY_MS
+from rapport.scoring.data_time import data_end
 from rapport.scoring.errors import ScoringError
 from rapport.scoring.frame import Examples
 from rapport.scoring.lead_features import PAST_LEAD
@@ -68,27 +69,6 @@ class LabelledExamples:
         """Row numbers of ``split``, oldest first."""
         rows = np.flatnonzero(self.split == split)
         return rows[np.argsort(self.examples.as_of[rows], kind="stable")]
-
-
-async def data_end(store: GraphStore) -> int:
-    """Just after the latest dated event in the graph (epoch ms): "now", as far as the data knows.
-
-    Scoring and training default to it rather than the clock, so that a graph that
-    stopped receiving data (an export, the demo) is described as of its last day
-    rather than as if every customer had gone quiet since.
-    """
-    latest = 0
-    for cypher in (
-        "MATCH (x:Activity) RETURN max(x.occurredAt) AS t",
-        "MATCH (k:Ticket) RETURN max(k.createdAt) AS t",
-        "MATCH (d:Deal) RETURN max(d.createdAt) AS t",
-        "MATCH (:Campaign)-[m:TOUCHED]->(:Customer) RETURN max(m.at) AS t",
-    ):
-        rows = await store.read(cypher)
-        latest = max(latest, int(rows[0]["t"] or 0))
-    if not latest:
-        raise ScoringError("the graph holds no dated activities, tickets, deals or touches to learn from")
-    return latest + 1
 
 
 async def default_label_source(store: GraphStore, target: Target) -> LabelSource:

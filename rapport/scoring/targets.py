@@ -14,6 +14,7 @@ from rapport.scoring.deal_features import BuyingGroup, DealProfile, DealTrackRec
 from rapport.scoring.event_features import ActivitySource, CampaignSource, TicketSource
 from rapport.scoring.frame import FeatureSource
 from rapport.scoring.lead_features import LeadNetwork, LeadProfile
+from rapport.scoring.lookalike_features import Lookalikes
 from rapport.scoring.network_features import NetworkStanding
 
 Kind = Literal["churn", "deal", "lead"]
@@ -47,6 +48,7 @@ TARGETS: dict[Kind, Target] = {
             KeyContacts(),
             AccountNetwork(),
             NetworkStanding("Account"),
+            Lookalikes("Account"),
         ),
         "the probability that an active account churns within the horizon",
     ),
@@ -62,6 +64,7 @@ TARGETS: dict[Kind, Target] = {
             ViaAccount(TicketSource("Account", prefix="account_")),
             BuyingGroup(),
             ViaAccount(NetworkStanding("Account", prefix="account_")),
+            ViaAccount(Lookalikes("Account", prefix="account_")),
         ),
         "the probability that an open deal is won",
     ),
@@ -77,6 +80,7 @@ TARGETS: dict[Kind, Target] = {
             TicketSource("Customer"),
             LeadNetwork(),
             NetworkStanding("Customer"),
+            Lookalikes("Customer"),
         ),
         "the probability that a lead moves past the lead stage within the horizon",
     ),

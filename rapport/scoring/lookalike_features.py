@@ -1,0 +1,164 @@
+"""GNN embeddings as a scoring feature: what became of the records most like this one.
+
+At each moment (:func:`~rapport.scoring.network_features.moments`), every
+customer and account of the graph as it was then is embedded by the GraphSAGE
+model of :mod:`rapport.algorithms.embeddings`, and each example's
+:data:`NEIGHBOURS` nearest records of its label (cosine similarity, itself
+left out) are its lookalikes. The feature is the share of them that had, by
+then,
+
+- churned (accounts: marked churned with no sign of life since), or
+- moved past the lead stage (customers: at their first ``converted`` campaign
+  touch, else when last updated).
+
+Only outcomes dated before the moment count, and the model must not have seen
+the graph after the earliest moment: the stored model (``rapport embed``) is
+used when it was trained as of that moment or earlier, or on the whole graph
+when the moments reach the data's end (scoring); otherwise one is trained here
+as of the earliest moment. A share is said in words, not coordinates, so the
+feature keeps its meaning whichever model embedded the graph.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from rapport import model_registry
+from rapport.algorithms.embedding_store import MODEL_KIND
+from rapport.algorithms.embeddings import EmbeddingModel
+from rapport.algorithms.gnn_config import TrainingConfig
+from rapport.algorithms.gnn_features import embedding_spec
+from rapport.algorithms.projection import project
+from rapport.graph.types import GraphStore
+from rapport.scoring.account_features import churned_by
+from rapport.scoring.data_time import data_end
+from rapport.scoring.frame import Column, Examples, Explain, Family, FeatureGroup, Row
+from rapport.scoring.lead_features import PAST_LEAD
+from rapport.scoring.network_features import moments
+from rapport.scoring.words import known
+
+__all__ = ["NEIGHBOURS", "Lookalikes", "embedding_model", "neighbour_share", "shared_embeddings"]
+
+NEIGHBOURS = 20
+_CHUNK = 2_048  # examples whose similarities are computed at once (2,048 x records float32)
+_OUTCOMES = {"Account": "had churned", "Customer": "had moved past the lead stage"}
+
+_SHARED: ContextVar[dict[int, dict[str, tuple[list[str], np.ndarray]]] | None] = ContextVar(
+    "shared_embeddings", default=None
+)
+
+
+@contextmanager
+def shared_embeddings() -> Iterator[None]:
+    """Within this block the graph of a moment is embedded once, for every target scored at it."""
+    token = _SHARED.set({})
+    try:
+        yield
+    finally:
+        _SHARED.reset(token)
+
+
+@dataclass(frozen=True)
+class Lookalikes:
+    """The share of an account's or customer's lookalikes with the outcome (module docstring)."""
+
+    label: str
+    prefix: str = ""
+    config: TrainingConfig = field(default_factory=lambda: TrainingConfig(epochs=15))
+    name: str = "lookalikes"
+    family: Family = "graph"
+
+    async def extract(self, store: GraphStore, examples: Examples) -> FeatureGroup:
+        chosen, moment_of = moments(examples.as_of)
+        share = np.full(len(examples), np.nan)
+        model = await embedding_model(store, int(chosen[0]), self.config)
+        for m, moment in enumerate(chosen.tolist()):
+            rows = np.flatnonzero(moment_of == m)
+            ids, vectors = (await _embedded(store, model, int(moment)))[self.label]
+            outcome = await _outcomes(store, self.label, ids, int(moment))
+            wanted = [examples.ids[int(i)] for i in rows]
+            share[rows] = neighbour_share(wanted, ids, vectors, outcome, NEIGHBOURS)
+        column = f"{self.prefix}lookalikes_with_outcome"
+        explain = _sentence(column, self.label)
+        return FeatureGroup(self.name, self.family, [Column(column, explain)], {column: share})
+
+
+async def embedding_model(store: GraphStore, earliest: int, config: TrainingConfig) -> EmbeddingModel:
+    """The stored model where it saw nothing after ``earliest``, else one trained as of it."""
+    stored = await model_registry.latest_model(store, MODEL_KIND)
+    if stored is not None and Path(stored["file"]).is_file():
+        as_of = stored.get("asOf")
+        if (as_of is not None and as_of <= earliest) or (as_of is None and earliest >= await data_end(store)):
+            return EmbeddingModel.load(Path(stored["file"]))
+    return EmbeddingModel.train(await project(store, embedding_spec(earliest)), config)
+
+
+async def _embedded(
+    store: GraphStore, model: EmbeddingModel, moment: int
+) -> dict[str, tuple[list[str], np.ndarray]]:
+    shared = _SHARED.get()
+    if shared is not None and moment in shared:
+        return shared[moment]
+    projection = await project(store, embedding_spec(moment))
+    vectors = model.embed(projection)
+    found = {label: (projection.ids(label).ids.tolist(), vectors[label]) for label in vectors}
+    if shared is not None:
+        shared[moment] = found
+    return found
+
+
+async def _outcomes(store: GraphStore, label: str, ids: list[str], moment: int) -> np.ndarray:
+    """1 for each record with the outcome by ``moment``, else 0."""
+    if label == "Account":
+        return await churned_by(store, Examples("Account", ids, np.full(len(ids), moment, dtype=np.int64)))
+    rows = await store.read(
+        "MATCH (c:Customer) WHERE c.lifecycleStage IN $past "
+        "OPTIONAL MATCH (c)<-[k:TOUCHED]-(:Campaign) WHERE k.kind = 'converted' "
+        "WITH c, min(k.at) AS touch WITH c, coalesce(touch, c.updatedAt) AS at WHERE at < $moment "
+        "RETURN collect(c.id) AS ids",
+        {"past": list(PAST_LEAD), "moment": moment},
+        timeout=300.0,
+    )
+    converted = set(rows[0]["ids"]) if rows else set()
+    return np.array([float(id_ in converted) for id_ in ids])
+
+
+def neighbour_share(
+    wanted: list[str], ids: list[str], vectors: np.ndarray, outcome: np.ndarray, neighbours: int
+) -> np.ndarray:
+    """For each wanted record, the share of its ``neighbours`` most similar others (cosine; rows of
+    ``vectors`` are unit length, aligned with ``ids`` and ``outcome``) with the outcome (NaN: not
+    among ``ids``)."""
+    position = {id_: i for i, id_ in enumerate(ids)}
+    share = np.full(len(wanted), np.nan)
+    found = np.array([position.get(id_, -1) for id_ in wanted], dtype=np.int64)
+    held = np.flatnonzero(found >= 0)
+    k = min(neighbours, len(ids) - 1)
+    if k < 1:
+        return share
+    unit = vectors.astype(np.float32)
+    for start in range(0, len(held), _CHUNK):
+        rows = held[start : start + _CHUNK]
+        similarity = unit[found[rows]] @ unit.T
+        similarity[np.arange(len(rows)), found[rows]] = -np.inf  # a record is not its own lookalike
+        nearest = np.argpartition(-similarity, k - 1, axis=1)[:, :k]
+        share[rows] = outcome[nearest].mean(axis=1)
+    return share
+
+
+def _sentence(column: str, label: str) -> Explain:
+    noun, outcome = ("accounts", _OUTCOMES["Account"]) if label == "Account" else ("people", _OUTCOMES[label])
+
+    def explain(r: Row) -> str:
+        value = r[column]
+        if not known(value):
+            return f"too new to compare with other {noun}"
+        return f"{round(100 * value)}% of the {NEIGHBOURS} {noun} most like it (GNN embedding) {outcome}"
+
+    return explain
