@@ -14,7 +14,9 @@ planted probability itself on the same test set: the noise the generator adds
 on purpose is beyond any model). Then ``rapport score`` scores everything
 twice: first onto a graph without scores (every score is new, so every
 scored record also gets an outbox event), then again (scores already there:
-only the moves of at least 0.01 get events).
+only the moves of at least 0.01 get events). Before scoring, ``rapport embed``
+stores an embedding model, as a deployment would run it (nightly, say): the
+lookalike features then only run it, instead of training one.
 """
 
 from __future__ import annotations
@@ -28,6 +30,8 @@ from pathlib import Path
 
 from bench.algorithms import Figure
 from bench.backends import settings_for
+from rapport.algorithms.embeddings import embed
+from rapport.algorithms.gnn_config import TrainingConfig
 from rapport.demo.seed import seed_demo
 from rapport.graph.connect import store_session
 from rapport.scoring.score import ScoreRun, score
@@ -84,6 +88,12 @@ async def _figures(customers: int, seed: int) -> list[Figure]:
                 print(reports[kind].text(), flush=True)
                 figures.append(Figure(f"training {kind}", f"{customers:,} customers", reports[kind].seconds))
             print(_summary(reports), flush=True)
+            started = time.perf_counter()
+            embedded = await embed(store, TrainingConfig(), model_dir=Path(tmp) / "models")
+            figures.append(
+                Figure("embedding (rapport embed)", f"{customers:,} customers", time.perf_counter() - started)
+            )
+            print(f"embedding model {embedded.version} stored: scoring embeds with it", flush=True)
             for which in ("first scores", "scores again"):
                 started = time.perf_counter()
                 runs = await score(store)
