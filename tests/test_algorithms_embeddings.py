@@ -102,7 +102,7 @@ async def test_the_model_is_recorded_in_the_graph_and_its_file_reproduces_the_ve
         assert np.allclose(stored[record_id][0], vectors["Customer"][index], atol=1e-6)
 
 
-async def test_embeddings_are_indexed_for_vector_search(store: GraphStore, tmp_path: Path) -> None:
+async def test_embeddings_are_found_by_vector_search(store: GraphStore, tmp_path: Path) -> None:
     await small_demo(store)
     await embed(store, SMALL, model_dir=tmp_path)
     for label in EMBEDDED_LABELS:
@@ -114,7 +114,7 @@ async def test_embeddings_are_indexed_for_vector_search(store: GraphStore, tmp_p
         assert best["id"] == record_id and best["score"] > 0.9999
 
 
-async def test_a_new_size_of_embeddings_replaces_the_vector_index(store: GraphStore, tmp_path: Path) -> None:
+async def test_a_new_size_of_embeddings_is_searched_at_its_size(store: GraphStore, tmp_path: Path) -> None:
     await small_demo(store)
     await embed(store, SMALL, model_dir=tmp_path)
     wider = await embed(store, TrainingConfig(dimensions=24, epochs=5, seed=5), model_dir=tmp_path)
@@ -220,3 +220,29 @@ async def test_a_gpu_trains_the_model_the_cpu_trains(store: GraphStore) -> None:
     on_gpu = EmbeddingModel.train(projection, SMALL, device=torch.device("cuda")).embed(projection)
     for label in EMBEDDED_LABELS:
         assert np.allclose(on_cpu[label], on_gpu[label], atol=1e-3)
+
+
+@pytest.mark.neo4j_only("Neo4j searches embeddings through its vector index")
+async def test_neo4j_indexes_the_embeddings(store: GraphStore, tmp_path: Path) -> None:
+    await small_demo(store)
+    await embed(store, SMALL, model_dir=tmp_path)
+    rows = await store.read(
+        "SHOW INDEXES YIELD name, type WHERE type = 'VECTOR' RETURN collect(name) AS names"
+    )
+    assert sorted(rows[0]["names"]) == sorted(vector_index(label) for label in EMBEDDED_LABELS)
+
+
+@pytest.mark.embedded_only(
+    "this FalkorDB's vector index keeps stale copies of written nodes: it searches exactly"
+)
+async def test_falkordb_keeps_no_vector_index_not_even_an_earlier_one(
+    store: GraphStore, tmp_path: Path
+) -> None:
+    await small_demo(store)
+    await store.run_schema(
+        "CREATE VECTOR INDEX customer_embedding IF NOT EXISTS FOR (n:Customer) ON (n.embedding) "
+        "OPTIONS {indexConfig: {`vector.dimensions`: 16, `vector.similarity_function`: 'cosine'}}"
+    )
+    await embed(store, SMALL, model_dir=tmp_path)
+    rows = await store.read("CALL db.indexes() YIELD label, types RETURN label, types")
+    assert not [row["label"] for row in rows if "VECTOR" in str(row["types"])]

@@ -6,8 +6,9 @@ Each embedded node (customers and accounts, :data:`EMBEDDED_LABELS`) carries
 - ``embeddingModel``: the version of the model that computed it,
 - ``embeddingAt``: when it was written (epoch ms),
 
-and each label has a cosine vector index on ``embedding``
-(:func:`vector_index`, queried through the store's dialect). Every trained
+and on Neo4j each label has a cosine vector index on ``embedding``
+(:func:`vector_index`, queried through the store's dialect; FalkorDB's
+searches exactly, without one: see ``FalkorDialect.vector_nodes``). Every trained
 model leaves a ``_Model`` node (``kind: "embedding"``) with its version,
 creation time, dimensions, seed, training figures and the path of its
 weights (:mod:`rapport.model_registry`). Nothing here needs torch:
@@ -17,10 +18,12 @@ similarity search uses it too.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 
 import numpy as np
 
 from rapport.graph.dialect import checked_identifier
+from rapport.graph.errors import QueryError
 from rapport.graph.types import GraphStore
 from rapport.schema.model import EMBEDDED_LABELS
 
@@ -120,13 +123,18 @@ async def remove_stale(store: GraphStore, label: str, version: str, *, batch_siz
 async def ensure_vector_index(
     store: GraphStore, label: str, dimensions: int, *, previous: int | None
 ) -> None:
-    """Make ``label``'s cosine vector index on ``embedding`` exist with ``dimensions``.
+    """Make ``label``'s cosine vector index on ``embedding`` exist with ``dimensions``, where
+    the backend searches one (:attr:`~rapport.graph.types.Dialect.indexes_vectors`); elsewhere
+    make sure there is none (an earlier version created one on FalkorDB too).
 
     ``previous`` is the dimensions of the index the last model created (from
     its ``_Model`` record): an index of another size is dropped first. Returns
     once the index is built.
     """
     index = vector_index(label)
+    if not store.dialect.indexes_vectors:
+        await _drop_index_if_any(store, index, label)
+        return
     if previous is not None and previous != dimensions:
         await store.write(store.dialect.drop_vector_index(index, label, EMBEDDING))
     # Neo4j quantizes indexed vectors by default, which makes scores approximate (off by 1e-3):
@@ -136,3 +144,8 @@ async def ensure_vector_index(
         f"OPTIONS {{indexConfig: {{`vector.dimensions`: {int(dimensions)}, "
         "`vector.similarity_function`: 'cosine', `vector.quantization.enabled`: false}}"
     )
+
+
+async def _drop_index_if_any(store: GraphStore, index: str, label: str) -> None:
+    with contextlib.suppress(QueryError):  # there was none
+        await store.write(store.dialect.drop_vector_index(index, label, EMBEDDING))

@@ -199,6 +199,12 @@ class Dialect(Protocol):
         """``"neo4j"`` or ``"falkordb"``."""
         ...
 
+    @property
+    def indexes_vectors(self) -> bool:
+        """Whether :meth:`vector_nodes` searches a vector index (else an exact search, which
+        needs none: an index would only slow every write)."""
+        ...
+
     def exists_pattern(self, pattern: str) -> str:
         """A boolean expression: does ``pattern`` (with bound variables) match?"""
         ...
