@@ -21,9 +21,6 @@ feature keeps its meaning whichever model embedded the graph.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
-from contextvars import ContextVar
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -41,28 +38,15 @@ from rapport.scoring.account_features import churned_by
 from rapport.scoring.data_time import data_end
 from rapport.scoring.frame import Column, Examples, Explain, Family, FeatureGroup, Row
 from rapport.scoring.lead_features import PAST_LEAD
+from rapport.scoring.moment_cache import once_per_moment
 from rapport.scoring.network_features import moments
 from rapport.scoring.words import known
 
-__all__ = ["NEIGHBOURS", "Lookalikes", "embedding_model", "neighbour_share", "shared_embeddings"]
+__all__ = ["NEIGHBOURS", "Lookalikes", "embedding_model", "neighbour_share"]
 
 NEIGHBOURS = 20
 _CHUNK = 2_048  # examples whose similarities are computed at once (2,048 x records float32)
 _OUTCOMES = {"Account": "had churned", "Customer": "had moved past the lead stage"}
-
-_SHARED: ContextVar[dict[int, dict[str, tuple[list[str], np.ndarray]]] | None] = ContextVar(
-    "shared_embeddings", default=None
-)
-
-
-@contextmanager
-def shared_embeddings() -> Iterator[None]:
-    """Within this block the graph of a moment is embedded once, for every target scored at it."""
-    token = _SHARED.set({})
-    try:
-        yield
-    finally:
-        _SHARED.reset(token)
 
 
 @dataclass(frozen=True)
@@ -103,15 +87,14 @@ async def embedding_model(store: GraphStore, earliest: int, config: TrainingConf
 async def _embedded(
     store: GraphStore, model: EmbeddingModel, moment: int
 ) -> dict[str, tuple[list[str], np.ndarray]]:
-    shared = _SHARED.get()
-    if shared is not None and moment in shared:
-        return shared[moment]
-    projection = await project(store, embedding_spec(moment))
-    vectors = model.embed(projection)
-    found = {label: (projection.ids(label).ids.tolist(), vectors[label]) for label in vectors}
-    if shared is not None:
-        shared[moment] = found
-    return found
+    """Every customer's and account's id and embedding as of ``moment`` (once per scoring run)."""
+
+    async def build() -> dict[str, tuple[list[str], np.ndarray]]:
+        projection = await project(store, embedding_spec(moment))
+        vectors = model.embed(projection)
+        return {label: (projection.ids(label).ids.tolist(), vectors[label]) for label in vectors}
+
+    return await once_per_moment(f"embeddings {model.version}", moment, build)
 
 
 async def _outcomes(store: GraphStore, label: str, ids: list[str], moment: int) -> np.ndarray:

@@ -21,10 +21,8 @@ always an example's time), so no example sees its future.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
-from contextvars import ContextVar
 from dataclasses import dataclass, replace
+from functools import partial
 
 import numpy as np
 from scipy import stats
@@ -37,9 +35,10 @@ from rapport.algorithms.projection_spec import NodeSpec, ProjectionSpec, Relatio
 from rapport.graph.types import GraphStore
 from rapport.scoring.account_features import churned_by
 from rapport.scoring.frame import Column, Examples, Family, FeatureGroup, Row
+from rapport.scoring.moment_cache import once_per_moment
 from rapport.scoring.words import known, percent
 
-__all__ = ["MAX_MOMENTS", "NetworkStanding", "moments", "network_at", "shared_networks"]
+__all__ = ["MAX_MOMENTS", "NetworkStanding", "moments", "network_at"]
 
 MAX_MOMENTS = 4
 _LOUVAIN_SEED = 0
@@ -102,29 +101,10 @@ class NetworkAt:
         return np.asarray(best[accounts])
 
 
-_SHARED: ContextVar[dict[int, NetworkAt] | None] = ContextVar("shared_networks", default=None)
-
-
-@contextmanager
-def shared_networks() -> Iterator[None]:
-    """Within this block, the network of a moment is built once and shared: scoring churn, deals
-    and leads as of the same moment builds it once, not three times."""
-    token = _SHARED.set({})
-    try:
-        yield
-    finally:
-        _SHARED.reset(token)
-
-
 async def network_at(store: GraphStore, moment: int) -> NetworkAt:
-    """The network of ``moment`` (epoch ms) with influence and communities run over it."""
-    shared = _SHARED.get()
-    if shared is not None and moment in shared:
-        return shared[moment]
-    network = await _build(store, moment)
-    if shared is not None:
-        shared[moment] = network
-    return network
+    """The network of ``moment`` (epoch ms) with influence and communities run over it (built once
+    per scoring run: :mod:`~rapport.scoring.moment_cache`)."""
+    return await once_per_moment("network", moment, partial(_build, store, moment))
 
 
 async def _build(store: GraphStore, moment: int) -> NetworkAt:

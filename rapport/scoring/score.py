@@ -24,8 +24,7 @@ from rapport.auth.actor import Actor, Role
 from rapport.graph.types import GraphStore
 from rapport.scoring.data_time import data_end
 from rapport.scoring.frame import Examples, FeatureSource, extract_frame
-from rapport.scoring.lookalike_features import shared_embeddings
-from rapport.scoring.network_features import shared_networks
+from rapport.scoring.moment_cache import shared_by_moment
 from rapport.scoring.reasons import reasons
 from rapport.scoring.registry import has_model, latest_model
 from rapport.scoring.targets import KINDS, TARGETS, Kind, with_sources
@@ -64,7 +63,7 @@ async def score(
     """Score every eligible record of each kind (only those of ``ids[kind]`` when given), all as of
     one moment (so the kinds share the networks their graph features are computed over)."""
     at = as_of or await data_end(store)
-    with shared_networks(), shared_embeddings():
+    with shared_by_moment():
         return [await _score_kind(store, kind, at, ids, extra_sources) for kind in kinds]
 
 

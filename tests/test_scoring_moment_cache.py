@@ -1,0 +1,29 @@
+"""One scoring run builds what a moment needs once for all its targets; nothing outlives the run."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+from rapport.scoring.moment_cache import once_per_moment, shared_by_moment
+
+
+async def test_inside_a_run_each_thing_of_a_moment_is_built_once() -> None:
+    built: list[tuple[str, int]] = []
+
+    def builder(what: str, moment: int) -> Callable[[], Awaitable[str]]:
+        async def build() -> str:
+            built.append((what, moment))
+            return f"{what}@{moment}"
+
+        return build
+
+    with shared_by_moment():
+        first = await once_per_moment("network", 5, builder("network", 5))
+        again = await once_per_moment("network", 5, builder("network", 5))
+        await once_per_moment("network", 6, builder("network", 6))
+        await once_per_moment("embeddings", 5, builder("embeddings", 5))
+    assert first == again == "network@5"
+    assert built == [("network", 5), ("network", 6), ("embeddings", 5)]
+    await once_per_moment("network", 5, builder("network", 5))
+    await once_per_moment("network", 5, builder("network", 5))
+    assert built[3:] == [("network", 5), ("network", 5)]  # outside a run, nothing is kept
