@@ -27,6 +27,7 @@ from rapport.resolvers.limits import Limits
 from rapport.resolvers.projection import Compiler
 from rapport.resolvers.root_fields import records_by_ids
 from rapport.resolvers.selection import Fragments, Selected
+from rapport.resolvers.values import bounded_count
 from rapport.schema.graphql_model import INTRODUCTIONS_DEFAULT_HOPS, INTRODUCTIONS_DEFAULT_K, GraphQLModel
 
 _PEOPLE = ("source", "target")
@@ -51,8 +52,8 @@ async def resolve_introductions(
         source = ("User", actor.user_id)
     else:
         raise UserInputError(f"{path}.source: required when the token has no staff user", f"{path}.source")
-    k = _bounded(args, "k", INTRODUCTIONS_DEFAULT_K, MAX_K, path)
-    max_hops = _bounded(args, "maxHops", INTRODUCTIONS_DEFAULT_HOPS, MAX_HOPS, path)
+    k = bounded_count(args, "k", INTRODUCTIONS_DEFAULT_K, MAX_K, path)
+    max_hops = bounded_count(args, "maxHops", INTRODUCTIONS_DEFAULT_HOPS, MAX_HOPS, path)
     chains = await warm_introductions(store, source, target[1], k=k, max_hops=max_hops, timeout=timeout)
     people = sorted({person for chain in chains for hop in chain.hops for person in (hop.source, hop.target)})
     shown: dict[str, dict[tuple[str, str], Any]] = {}
@@ -108,10 +109,3 @@ def _person(value: str, labels: tuple[str, ...], field: str) -> tuple[str, str]:
         raise UserInputError(
             f"{field}: {value!r} is not the global id of a {' or '.join(labels)}", field
         ) from None
-
-
-def _bounded(args: dict[str, Any], name: str, default: int, most: int, path: str) -> int:
-    value = int(args.get(name, default))
-    if not 1 <= value <= most:
-        raise UserInputError(f"{path}.{name}: must be between 1 and {most}, not {value}", f"{path}.{name}")
-    return value

@@ -22,11 +22,11 @@ from rapport.auth.actor import Actor
 from rapport.graph.types import Dialect
 from rapport.resolvers.access import read_rules
 from rapport.resolvers.cypher import QueryBuilder
-from rapport.resolvers.errors import UserInputError
 from rapport.resolvers.filters import FilterCompiler, conjunction, filtered_match
 from rapport.resolvers.limits import Limits
 from rapport.resolvers.pagination import Page, page_of
 from rapport.resolvers.selection import Fragments, Selected
+from rapport.resolvers.values import bounded_count
 from rapport.schema.graphql_model import SIMILAR_DEFAULT_K, GraphQLModel, LabelView, RelationshipField
 from rapport.schema.model import SCORE_SIBLINGS, sibling_fields
 
@@ -104,9 +104,11 @@ class Compiler:
         return calls, "{" + ", ".join(entries) + "}"
 
     def similar(self, view: LabelView, owner: str, selected: Selected, path: str) -> tuple[str, str]:
-        """A ``CALL`` finding the owner's ``k`` nearest readable records through the vector index,
-        and the raw list ``[{score, n: object}]`` it yields, most similar first (ties by id)."""
-        k = similar_k(selected.args(self.fragments.variables), self.max_page, path)
+        """A ``CALL`` finding the owner's ``k`` nearest readable records by embedding (the dialect's
+        search), and the raw list ``[{score, n: object}]`` it yields, most similar first (ties by id)."""
+        k = bounded_count(
+            selected.args(self.fragments.variables), "k", SIMILAR_DEFAULT_K, self.max_page, path
+        )
         other, out = self.qb.var("n"), self.qb.var("m")
         search = self.dialect.vector_nodes(
             vector_index(view.label),
@@ -300,14 +302,6 @@ class Compiler:
         if function == "sum" and view.fields[field].kind.value in ("Int", "Long"):
             return f"toInteger({expression})"  # FalkorDB sums integers as floats
         return expression
-
-
-def similar_k(args: dict[str, Any], max_page: int, path: str) -> int:
-    """The ``k`` of a ``similar`` field: at least 1 and at most the page cap."""
-    k = int(args.get("k", SIMILAR_DEFAULT_K))
-    if not 1 <= k <= max_page:
-        raise UserInputError(f"{path}.k: must be between 1 and {max_page}, not {k}", f"{path}.k")
-    return k
 
 
 def score_map(var: str, score: str) -> str:

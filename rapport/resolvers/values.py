@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from typing import Any
 
 from rapport.graph.values import epoch_millis
@@ -43,3 +44,11 @@ def datetime_of(millis: int | None) -> dt.datetime | None:
     if millis is None:
         return None
     return dt.datetime.fromtimestamp(millis / 1000, dt.UTC)
+
+
+def bounded_count(args: Mapping[str, Any], name: str, default: int, most: int, path: str) -> int:
+    """The integer argument ``name`` (``default`` when not given), refused unless 1 to ``most``."""
+    value = int(args.get(name, default))
+    if not 1 <= value <= most:
+        raise UserInputError(f"{path}.{name}: must be between 1 and {most}, not {value}", f"{path}.{name}")
+    return value
