@@ -40,7 +40,7 @@ from rapport.scoring.batches import DAY_MS
 from rapport.scoring.data_time import data_end
 from rapport.scoring.errors import ScoringError
 from rapport.scoring.frame import Examples
-from rapport.scoring.lead_features import PAST_LEAD
+from rapport.scoring.lead_features import CONVERTED_AT, PAST_LEAD
 from rapport.scoring.targets import Target
 
 LabelSource = Literal["truth", "history"]
@@ -185,11 +185,9 @@ async def _snapshots(store: GraphStore, target: Target, cutoff: int, horizon: in
         what = "churned (status churned, at the last activity)"
     else:
         rows = await store.read(
-            "MATCH (c:Customer) WHERE c.lifecycleStage = 'lead' OR c.lifecycleStage IN $past "
-            "OPTIONAL MATCH (c)<-[k:TOUCHED]-(:Campaign) "
-            "WITH c, min(CASE WHEN k.kind = 'converted' THEN k.at END) AS touch, min(k.at) AS first "
-            "RETURN c.id AS id, CASE WHEN first < c.createdAt THEN first ELSE c.createdAt END AS created, "
-            "CASE WHEN c.lifecycleStage IN $past THEN coalesce(touch, c.updatedAt) END AS event",
+            f"MATCH (c:Customer) WHERE c.lifecycleStage = 'lead' OR c.lifecycleStage IN $past {CONVERTED_AT} "
+            "RETURN c.id AS id, CASE WHEN first_touch < c.createdAt THEN first_touch ELSE c.createdAt END "
+            "AS created, converted AS event",
             {"past": list(PAST_LEAD)},
             timeout=300.0,
         )

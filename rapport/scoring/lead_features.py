@@ -20,6 +20,15 @@ from rapport.scoring.words import amount, days, known
 
 PAST_LEAD = ("mql", "sql", "opportunity", "customer", "evangelist")
 """Lifecycle stages a lead converts into."""
+CONVERTED_AT = (
+    "OPTIONAL MATCH (c)<-[k:TOUCHED]-(:Campaign) "
+    "WITH c, min(CASE WHEN k.kind = 'converted' THEN k.at END) AS touch, min(k.at) AS first_touch "
+    "WITH c, first_touch, "
+    "CASE WHEN c.lifecycleStage IN $past THEN coalesce(touch, c.updatedAt) END AS converted"
+)
+"""Clauses binding, for each customer ``c``, ``converted``: when it moved past the lead stage (its
+first ``converted`` campaign touch, else its last update; null while it is a lead), and
+``first_touch``, its first campaign touch. The query passes ``$past`` (:data:`PAST_LEAD`)."""
 _SENIORITY_WORDS = ("an individual contributor", "a manager", "a director", "an executive")
 
 

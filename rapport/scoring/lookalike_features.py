@@ -37,7 +37,7 @@ from rapport.graph.types import GraphStore
 from rapport.scoring.account_features import churned_by
 from rapport.scoring.data_time import data_end
 from rapport.scoring.frame import Column, Examples, Explain, Family, FeatureGroup, Row
-from rapport.scoring.lead_features import PAST_LEAD
+from rapport.scoring.lead_features import CONVERTED_AT, PAST_LEAD
 from rapport.scoring.moment_cache import once_per_moment
 from rapport.scoring.network_features import moments
 from rapport.scoring.words import known
@@ -102,10 +102,8 @@ async def _outcomes(store: GraphStore, label: str, ids: list[str], moment: int) 
     if label == "Account":
         return await churned_by(store, Examples("Account", ids, np.full(len(ids), moment, dtype=np.int64)))
     rows = await store.read(
-        "MATCH (c:Customer) WHERE c.lifecycleStage IN $past "
-        "OPTIONAL MATCH (c)<-[k:TOUCHED]-(:Campaign) WHERE k.kind = 'converted' "
-        "WITH c, min(k.at) AS touch WITH c, coalesce(touch, c.updatedAt) AS at WHERE at < $moment "
-        "RETURN collect(c.id) AS ids",
+        f"MATCH (c:Customer) WHERE c.lifecycleStage IN $past {CONVERTED_AT} "
+        "WITH c, converted WHERE converted < $moment RETURN collect(c.id) AS ids",
         {"past": list(PAST_LEAD), "moment": moment},
         timeout=300.0,
     )
