@@ -19,8 +19,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route, WebSocketRoute
 from starlette.websockets import WebSocket
 
-from rapport.algorithms.communities import refresh_customer_segments
-from rapport.algorithms.influencers import refresh_influence
+from rapport.algorithms.jobs import influence_job, segments_job
 from rapport.algorithms.schedule import recurring
 from rapport.algorithms.strength import compute_strength
 from rapport.api.cypher_endpoint import cypher_query
@@ -96,12 +95,8 @@ def create_app(
             async with (
                 running_events(settings, opened) as events,
                 recurring(opened, "strength", settings.strength_interval, partial(compute_strength, opened)),
-                recurring(
-                    opened, "influence", settings.influence_interval, partial(refresh_influence, opened)
-                ),
-                recurring(
-                    opened, "segments", settings.segments_interval, partial(refresh_customer_segments, opened)
-                ),
+                recurring(opened, "influence", settings.influence_interval, partial(influence_job, opened)),
+                recurring(opened, "segments", settings.segments_interval, partial(segments_job, opened)),
             ):
                 endpoint = graphql_endpoint(settings, opened, schema, events.committed)
                 subscriptions = None

@@ -28,8 +28,6 @@ import math
 from dataclasses import dataclass
 from itertools import islice, pairwise
 
-import networkx as nx
-
 from rapport.graph.types import GraphStore, Record
 
 __all__ = ["MAX_HOPS", "MAX_K", "SOURCE_LABELS", "Hop", "Introduction", "Person", "warm_introductions"]
@@ -115,6 +113,8 @@ async def warm_introductions(
         raise ValueError(f"introductions start from a {' or '.join(SOURCE_LABELS)}, not a {label}")
     if not 1 <= k <= MAX_K or not 1 <= max_hops <= MAX_HOPS:
         raise ValueError(f"k must be 1 to {MAX_K} and max_hops 1 to {MAX_HOPS}, not {k} and {max_hops}")
+    import networkx as nx  # here: the API serving warmIntroductions starts without networkx
+
     target: Person = ("Customer", target_id)
     if source == target:
         return []
