@@ -34,6 +34,7 @@ Columns = dict[str, list[Any]]  # a batch as it is built, one list per property
 _ACTIVITY_KINDS = ("email", "call", "meeting", "note")
 _STAGES = ("lead", "customer", "evangelist")
 _TIERS = ("enterprise", "mid_market", "smb")
+_REASON_MIN_LOG_ODDS = 1.0  # a driver is a recorded reason when it moves the log-odds at least this far
 
 
 def _slices(count: int, size: int) -> Iterator[np.ndarray]:
@@ -302,7 +303,8 @@ class DemoEmitter:
                 ids = self.ids(label, entities[rows])
                 created = np.full(len(rows), NOW_MS)
                 reasons = [
-                    [names[j] for j in np.argsort(-abs(row)) if abs(row[j]) >= 0.4] for row in weights[rows]
+                    [names[j] for j in np.argsort(-abs(row)) if abs(row[j]) >= _REASON_MIN_LOG_ODDS]
+                    for row in weights[rows]
                 ]
                 yield NodeBatch(
                     "_Truth",
