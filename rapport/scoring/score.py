@@ -21,6 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from rapport.auth.actor import Actor, Role
+from rapport.collector import collector_paused
 from rapport.graph.types import GraphStore
 from rapport.scoring.data_time import data_end
 from rapport.scoring.frame import Examples, FeatureSource, extract_frame
@@ -63,7 +64,7 @@ async def score(
     """Score every eligible record of each kind (only those of ``ids[kind]`` when given), all as of
     one moment (so the kinds share the networks their graph features are computed over)."""
     at = as_of or await data_end(store)
-    with shared_by_moment():
+    with shared_by_moment(), collector_paused():
         return [await _score_kind(store, kind, at, ids, extra_sources) for kind in kinds]
 
 

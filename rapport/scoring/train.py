@@ -15,6 +15,7 @@ from pathlib import Path
 
 from sklearn.metrics import roc_auc_score
 
+from rapport.collector import collector_paused
 from rapport.graph.types import GraphStore
 from rapport.graph.values import epoch_millis
 from rapport.scoring.frame import FeatureSource, extract_frame
@@ -74,8 +75,9 @@ async def train(
     now = dt.datetime.now(dt.UTC)
     target = with_sources(TARGETS[kind], *extra_sources)
     label = label or await default_label_source(store, target)
-    labelled = await labelled_examples(store, target, label, cutoff, horizon_days)
-    frame = await extract_frame(store, labelled.examples, target.sources)
+    with collector_paused():
+        labelled = await labelled_examples(store, target, label, cutoff, horizon_days)
+        frame = await extract_frame(store, labelled.examples, target.sources)
     fit_rows, calibration_rows, test_rows = (labelled.part(s) for s in ("fit", "calibration", "test"))
     outcome = labelled.outcome
     model = fit(frame, outcome, fit_rows, calibration_rows, frame.columns(), seed=seed)
