@@ -6,7 +6,8 @@ thousand allocations the cyclic collector also walks the whole heap, which
 grows with the job. On the 100,000-customer demo that walking was 30% of a
 full scoring run (18 s of 59 s) and freed a few hundred objects. Within
 :func:`collector_paused` it does not run; the cycles made meanwhile (few and
-small) are collected when the last paused job ends.
+small) wait for its next pass after the last paused job ends (not forced
+then: in a server, a full pass stalls every connection).
 """
 
 from __future__ import annotations
@@ -35,4 +36,3 @@ def collector_paused() -> Iterator[None]:
         _paused_jobs -= 1
         if _paused_jobs == 0 and _was_enabled:
             gc.enable()
-            gc.collect()
