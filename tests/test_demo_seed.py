@@ -14,6 +14,7 @@ from rapport.demo.world import NOW_MS, DemoWorld
 from rapport.graph.types import GraphStore
 from rapport.schema.model import SYSTEM_FIELDS
 from rapport.schema.validation import Schema
+from rapport.scoring.lexicon import competitor_mention
 
 CUSTOMERS = 400
 
@@ -107,6 +108,21 @@ def test_planted_drivers_move_the_outcomes() -> None:
     assert (
         world.lead_converted[leads][responded].mean() > world.lead_converted[leads][~responded].mean() + 0.1
     )
+
+
+def test_only_tickets_at_competitor_seed_accounts_name_a_competitor() -> None:
+    """The competitor's pull is visible in ticket text at its seed accounts, and nowhere else, so an
+    account's exposure to it (through KNOWS) can be read from its neighbours' tickets."""
+    world = DemoWorld(3_000, 5)
+    texts = [
+        text
+        for batch in DemoEmitter(world, 1_000).nodes()
+        if batch.label == "Ticket"
+        for text in batch.columns["description"]
+    ]
+    naming = np.array([competitor_mention(text) for text in texts])
+    assert naming.any()
+    np.testing.assert_array_equal(naming, world.tix_competitor & world.tix_negative)
 
 
 async def test_the_truth_is_recorded_and_its_signals_are_observable(store: GraphStore) -> None:

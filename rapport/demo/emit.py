@@ -255,7 +255,8 @@ class DemoEmitter:
             w.tix_template[rows].tolist(), strict=True,
         ):  # fmt: skip
             pool = v.NEGATIVE_TEMPLATES if negative else v.POSITIVE_TEMPLATES
-            texts.append(pool[3 if competitor else template].format(subject=subject, product=product))
+            text = v.COMPETITOR_TEMPLATE if competitor and negative else pool[template % len(pool)]
+            texts.append(text.format(subject=subject, product=product))
         done = w.tix_done[rows]
         priority = w.tix_priority[rows]
         sla_hours = np.array([h for _, h in TICKET_PRIORITY_SLA_H])[priority]

@@ -88,7 +88,10 @@ NEGATIVE_TEMPLATES = (
     "{product} is broken again ({subject}). Our team is frustrated and management is asking why we "
     "pay for this.",
     "Still no fix for {subject}. {product} keeps failing, we are very disappointed with the service.",
-    "Urgent: {subject}. {product} has been unreliable for weeks and a competitor offered us a trial.",
+)
+# Only the tickets the truth says name a competitor (at competitor seed accounts) use this one.
+COMPETITOR_TEMPLATE = (
+    "Urgent: {subject}. {product} has been unreliable for weeks and a competitor offered us a trial."
 )
 RESOLUTIONS = ("workaround provided", "bug fixed in release", "configuration changed", "explained in docs")
 
