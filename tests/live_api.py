@@ -47,11 +47,25 @@ class LiveApi:
         return body["data"]
 
     async def last_seq(self) -> int:
+        """The stream's last sequence number, as it is now."""
         stream = EventStream.from_url(self.redis_url)
         try:
             return await stream.last_seq()
         finally:
             await stream.close()
+
+    async def published_seq(self) -> int:
+        """The stream's last sequence number once it holds every event committed so far.
+
+        The relay publishes after a mutation has answered; asking the stream straight away could
+        give a number from before that mutation's events, which a subscription from it replays.
+        """
+        rows = await self.store.read("MATCH (o:_Outbox) RETURN max(o.seq) AS seq")
+        committed = int(rows[0]["seq"] or 0)
+        async with asyncio.timeout(10):
+            while (published := await self.last_seq()) < committed:
+                await asyncio.sleep(0.01)
+        return published
 
 
 @asynccontextmanager

@@ -18,7 +18,7 @@ from tests.live_api import CHANGES, LiveApi, connect, next_change, subscribe
 
 
 async def test_a_committed_change_arrives_and_a_resuming_client_gets_what_it_missed(live: LiveApi) -> None:
-    since = await live.last_seq()
+    since = await live.published_seq()
     socket = await connect(live, live.token("admin"))
     try:
         await subscribe(socket, {"since": since, "labels": ["Account"]})
@@ -54,7 +54,7 @@ async def test_a_bad_token_is_refused_at_connection_init(live: LiveApi) -> None:
 
 async def test_subscribers_only_see_records_they_may_read(live: LiveApi) -> None:
     rep, mine, theirs = await rep_with_own_and_other_deal(live.store)
-    since = await live.last_seq()
+    since = await live.published_seq()
     socket = await connect(live, live.token("sales", user_id=rep))
     try:
         await subscribe(socket, {"since": since, "labels": ["Deal"]})
@@ -72,7 +72,7 @@ async def test_subscribers_only_see_records_they_may_read(live: LiveApi) -> None
 async def test_a_token_that_expires_closes_the_connection(live: LiveApi) -> None:
     short = live.issuer.issue(subject="test:short", role=Role.ADMIN, ttl=2)
     socket = await connect(live, short)
-    await subscribe(socket, {"since": await live.last_seq(), "labels": ["Segment"]})
+    await subscribe(socket, {"since": await live.published_seq(), "labels": ["Segment"]})
     with pytest.raises(websockets.ConnectionClosed) as closed:
         while True:
             await asyncio.wait_for(socket.recv(), 6)
@@ -97,7 +97,7 @@ async def test_subscriptions_per_connection_are_capped(live: LiveApi) -> None:
 
 
 async def test_the_legacy_graphql_ws_protocol_is_served_too(live: LiveApi) -> None:
-    since = await live.last_seq()
+    since = await live.published_seq()
     socket = await websockets.connect(
         live.base_url.replace("http", "ws") + "/graphql", subprotocols=[websockets.Subprotocol("graphql-ws")]
     )

@@ -48,7 +48,7 @@ async def next_typed(socket: websockets.ClientConnection, field: str) -> dict[st
 
 async def test_deal_changed_delivers_matching_deals_as_they_are_now(live: LiveApi) -> None:
     account_id, account_name = await an_account(live)
-    since = await live.last_seq()
+    since = await live.published_seq()
     socket = await connect(live, live.token("admin"))
     try:
         await subscribe(socket, {"since": since, "where": {"amount": {"gt": 100_000}}}, DEAL_CHANGED)
@@ -75,7 +75,7 @@ async def test_deal_changed_delivers_matching_deals_as_they_are_now(live: LiveAp
 
 async def test_deal_changed_applies_the_subscribers_record_rules(live: LiveApi) -> None:
     rep, mine, theirs = await rep_with_own_and_other_deal(live.store)
-    since = await live.last_seq()
+    since = await live.published_seq()
     socket = await connect(live, live.token("sales", user_id=rep))
     try:
         await subscribe(socket, {"since": since}, DEAL_CHANGED)
@@ -93,7 +93,7 @@ async def test_deal_changed_applies_the_subscribers_record_rules(live: LiveApi) 
 async def test_a_deleted_deal_arrives_without_the_deal(live: LiveApi) -> None:
     account_id, _ = await an_account(live)
     created = await live.mutate(CREATE_DEAL, {"name": "Doomed", "amount": 10, "account": account_id})
-    since = await live.last_seq()
+    since = await live.published_seq()
     socket = await connect(live, live.token("admin"))
     try:
         await subscribe(socket, {"since": since}, DEAL_CHANGED)
@@ -122,7 +122,7 @@ async def test_score_changed_reports_scores_that_moved_by_min_delta(live: LiveAp
         "{ updateAccount(id: $id, set: {churnRisk: $risk}) { record { id } } }"
     )
     await live.mutate(score, {"id": f"Account:{account_id}", "risk": 0.2})
-    since = await live.last_seq()
+    since = await live.published_seq()
     socket = await connect(live, live.token("admin"))
     try:
         await subscribe(socket, {"since": since}, SCORE_CHANGED)
@@ -148,7 +148,7 @@ subscription($since: Int, $where: ChangeWhere) {
 
 async def test_changes_where_narrows_by_type_and_changed_field(live: LiveApi) -> None:
     account_id, _ = await an_account(live)
-    since = await live.last_seq()
+    since = await live.published_seq()
     socket = await connect(live, live.token("admin"))
     try:
         await subscribe(
