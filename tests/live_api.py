@@ -25,6 +25,12 @@ from tests.http_server import serving
 CHANGES = "subscription($since: Int, $labels: [String!]) { changes(since: $since, labels: $labels) { seq type label ids fields actor } }"  # noqa: E501
 
 
+async def committed_seq(store: GraphStore) -> int:
+    """The sequence number of the newest committed outbox record (0 when none)."""
+    rows = await store.read("MATCH (o:_Outbox) RETURN max(o.seq) AS seq")
+    return int(rows[0]["seq"] or 0)
+
+
 @dataclass
 class LiveApi:
     base_url: str
@@ -60,8 +66,7 @@ class LiveApi:
         The relay publishes after a mutation has answered; asking the stream straight away could
         give a number from before that mutation's events, which a subscription from it replays.
         """
-        rows = await self.store.read("MATCH (o:_Outbox) RETURN max(o.seq) AS seq")
-        committed = int(rows[0]["seq"] or 0)
+        committed = await committed_seq(self.store)
         async with asyncio.timeout(10):
             while (published := await self.last_seq()) < committed:
                 await asyncio.sleep(0.01)

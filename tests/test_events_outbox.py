@@ -8,6 +8,7 @@ from typing import Any
 import orjson
 
 from tests.api_client import ApiClient
+from tests.live_api import committed_seq
 
 
 async def outbox(api: ApiClient, after: int = 0) -> list[dict[str, Any]]:
@@ -19,11 +20,6 @@ async def outbox(api: ApiClient, after: int = 0) -> list[dict[str, Any]]:
     return [{"seq": r["seq"], "sent": r["sent"], **orjson.loads(r["payload"])} for r in rows]
 
 
-async def last_seq(api: ApiClient) -> int:
-    rows = await api.store.read("MATCH (o:_Outbox) RETURN max(o.seq) AS seq")
-    return int(rows[0]["seq"] or 0)
-
-
 async def graphql(api: ApiClient, query: str, variables: dict[str, Any] | None = None) -> dict[str, Any]:
     response = await api.post_graphql(query, variables, token=api.token("admin"))
     body: dict[str, Any] = response.json()
@@ -32,7 +28,7 @@ async def graphql(api: ApiClient, query: str, variables: dict[str, Any] | None =
 
 
 async def test_a_create_records_the_record_and_its_links_in_commit_order(api: ApiClient) -> None:
-    start = await last_seq(api)
+    start = await committed_seq(api.store)
     account = (
         await graphql(api, 'mutation { createAccount(fields: {name: "Outbox Ltd"}) { record { id } } }')
     )["createAccount"]["record"]["id"]
@@ -59,7 +55,7 @@ async def test_an_update_records_old_and_new_values_of_what_changed(api: ApiClie
     account = (await graphql(api, 'mutation { createAccount(fields: {name: "Before"}) { record { id } } }'))[
         "createAccount"
     ]["record"]["id"]
-    start = await last_seq(api)
+    start = await committed_seq(api.store)
     await graphql(
         api,
         'mutation($id: ID!) { updateAccount(id: $id, set: {name: "After"}) { record { id } } }',
@@ -71,7 +67,7 @@ async def test_an_update_records_old_and_new_values_of_what_changed(api: ApiClie
 
 
 async def test_a_rejected_mutation_records_nothing(api: ApiClient) -> None:
-    start = await last_seq(api)
+    start = await committed_seq(api.store)
     body = await graphql(api, 'mutation { createAccount(fields: {name: ""}) { userErrors { code } } }')
     assert body["createAccount"]["userErrors"]
     assert await outbox(api, start) == []
@@ -87,7 +83,7 @@ async def test_a_cascading_delete_records_every_deleted_record(api: ApiClient) -
              connect: {accounts: [{id: $a}]}) { record { id } } }""",
         {"a": account},
     )
-    start = await last_seq(api)
+    start = await committed_seq(api.store)
     await graphql(
         api, "mutation($id: ID!) { deleteAccount(id: $id, cascade: true) { deletedId } }", {"id": account}
     )
