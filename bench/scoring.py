@@ -118,7 +118,7 @@ def _command_rescoring(data_dir: Path, customers: int) -> Figure:
     )
     seconds = time.perf_counter() - started
     target = RESCORE_TARGET_S if customers == 100_000 else None
-    note = "; ".join(done.stdout.split("\n")).strip("; ")
+    note = "; ".join(done.stdout.splitlines())
     return Figure("rescoring everything, rapport score", f"{customers:,} customers", seconds, target, note)
 
 
