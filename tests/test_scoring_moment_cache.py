@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 
 from rapport.scoring.moment_cache import once_per_moment, shared_by_moment
@@ -27,3 +28,18 @@ async def test_inside_a_run_each_thing_of_a_moment_is_built_once() -> None:
     await once_per_moment("network", 5, builder("network", 5))
     await once_per_moment("network", 5, builder("network", 5))
     assert built[3:] == [("network", 5), ("network", 5)]  # outside a run, nothing is kept
+
+
+async def test_two_sources_asking_at_once_share_one_build() -> None:
+    builds = 0
+
+    async def build() -> int:
+        nonlocal builds
+        builds += 1
+        await asyncio.sleep(0.01)  # the second caller arrives while this build is under way
+        return builds
+
+    with shared_by_moment():
+        results = await asyncio.gather(*(once_per_moment("network", 5, build) for _ in range(3)))
+    assert results == [1, 1, 1]
+    assert builds == 1

@@ -19,12 +19,14 @@ sentences their details (a name, a month).
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol, runtime_checkable
 
 import numpy as np
 
+from rapport.graph.serial import OneQueryAtATime
 from rapport.graph.types import GraphStore
 from rapport.scoring.words import count, known, percent
 
@@ -185,12 +187,25 @@ class _FrameRow:
 async def extract_frame(
     store: GraphStore, examples: Examples, sources: Sequence[FeatureSource]
 ) -> FeatureFrame:
-    """Run every source over ``examples`` (one after the other: each already batches its queries)."""
-    groups: dict[str, FeatureGroup] = {}
-    for source in sources:
+    """Run every source over ``examples``; the groups keep the sources' order.
+
+    The sources run side by side, so that one's computing overlaps another's
+    queries, through a store that sends one query at a time
+    (:class:`~rapport.graph.serial.OneQueryAtATime`). Sources that build on
+    earlier groups run afterwards, in order, each seeing every group before it.
+    """
+    serial = OneQueryAtATime(store)
+    found: dict[int, FeatureGroup] = {}
+
+    async def extract(at: int, source: FeatureSource) -> None:
+        found[at] = await source.extract(serial, examples)
+
+    async with asyncio.TaskGroup() as side_by_side:
+        for at, source in enumerate(sources):
+            if not isinstance(source, BuildsOnEarlier):
+                side_by_side.create_task(extract(at, source))
+    for at, source in enumerate(sources):
         if isinstance(source, BuildsOnEarlier):
-            group = await source.extract_after(store, examples, groups)
-        else:
-            group = await source.extract(store, examples)
-        groups[group.name] = group
-    return FeatureFrame(examples, groups.values())
+            earlier = {found[i].name: found[i] for i in sorted(found) if i < at}
+            found[at] = await source.extract_after(serial, examples, earlier)
+    return FeatureFrame(examples, (found[at] for at in range(len(sources))))

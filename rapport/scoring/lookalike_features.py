@@ -21,6 +21,7 @@ feature keeps its meaning whichever model embedded the graph.
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -68,7 +69,9 @@ class Lookalikes:
             ids, vectors = (await _embedded(store, model, int(moment)))[self.label]
             outcome = await _outcomes(store, self.label, ids, int(moment))
             wanted = [examples.ids[int(i)] for i in rows]
-            share[rows] = neighbour_share(wanted, ids, vectors, outcome, NEIGHBOURS)
+            # In a thread: the search holds no lock torch does not release, so the other sources'
+            # queries go on meanwhile (see extract_frame).
+            share[rows] = await asyncio.to_thread(neighbour_share, wanted, ids, vectors, outcome, NEIGHBOURS)
         column = f"{self.prefix}lookalikes_with_outcome"
         explain = _sentence(column, self.label)
         return FeatureGroup(self.name, self.family, [Column(column, explain)], {column: share})
@@ -91,7 +94,7 @@ async def _embedded(
 
     async def build() -> dict[str, tuple[list[str], np.ndarray]]:
         projection = await project(store, embedding_spec(moment))
-        vectors = model.embed(projection)
+        vectors = await asyncio.to_thread(model.embed, projection)
         return {label: (projection.ids(label).ids.tolist(), vectors[label]) for label in vectors}
 
     return await once_per_moment(f"embeddings {model.version}", moment, build)

@@ -21,6 +21,7 @@ always an example's time), so no example sees its future.
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass, replace
 from functools import partial
 
@@ -110,10 +111,13 @@ async def network_at(store: GraphStore, moment: int) -> NetworkAt:
 async def _build(store: GraphStore, moment: int) -> NetworkAt:
     projection = await project(store, _spec(moment))
     customers = len(projection.ids("Customer"))  # the first label: global indexes 0 to customers - 1
-    ranks = customer_influence(projection) if customers else np.empty(0)
+    # The algorithms run in threads, so that other feature sources' queries go on meanwhile.
+    ranks = await asyncio.to_thread(customer_influence, projection) if customers else np.empty(0)
     influence = np.full(projection.node_count, np.nan)
     influence[:customers] = stats.rankdata(ranks, method="average") / max(customers, 1) * 100
-    community = louvain(to_csr(projection, direction="undirected"), seed=_LOUVAIN_SEED)
+    community = await asyncio.to_thread(
+        louvain, to_csr(projection, direction="undirected"), seed=_LOUVAIN_SEED
+    )
     is_customer = np.arange(projection.node_count) < customers
     size = np.bincount(community, weights=is_customer.astype(float))
     account_ids = projection.ids("Account")

@@ -13,6 +13,7 @@ Records are described as of the latest event in the graph (see
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
@@ -22,6 +23,7 @@ import numpy as np
 
 from rapport.auth.actor import Actor, Role
 from rapport.collector import collector_paused
+from rapport.graph.serial import OneQueryAtATime
 from rapport.graph.types import GraphStore
 from rapport.scoring.data_time import data_end
 from rapport.scoring.frame import Examples, FeatureSource, extract_frame
@@ -40,7 +42,8 @@ _ELIGIBLE: dict[Kind, str] = {
 
 @dataclass(frozen=True)
 class ScoreRun:
-    """One model's scoring: how many records, what was written, how long it took."""
+    """One model's scoring: how many records, what was written, how long it took (from the start
+    of the run: the kinds of one run score side by side)."""
 
     kind: Kind
     version: str
@@ -62,10 +65,19 @@ async def score(
     extra_sources: Sequence[FeatureSource] = (),
 ) -> list[ScoreRun]:
     """Score every eligible record of each kind (only those of ``ids[kind]`` when given), all as of
-    one moment (so the kinds share the networks their graph features are computed over)."""
+    one moment (so the kinds share the networks their graph features are computed over).
+
+    The kinds run side by side, one query at a time
+    (:class:`~rapport.graph.serial.OneQueryAtATime`): one kind's model and
+    reasons overlap another's queries and writes. No kind's features read
+    another's scores, so the order they finish in changes nothing.
+    """
     at = as_of or await data_end(store)
+    serial = OneQueryAtATime(store)
     with shared_by_moment(), collector_paused():
-        return [await _score_kind(store, kind, at, ids, extra_sources) for kind in kinds]
+        async with asyncio.TaskGroup() as side_by_side:
+            tasks = [side_by_side.create_task(_score_kind(serial, k, at, ids, extra_sources)) for k in kinds]
+    return [task.result() for task in tasks]
 
 
 async def _score_kind(
@@ -83,7 +95,7 @@ async def _score_kind(
     if population:
         examples = Examples(target.label, population, np.full(len(population), at, dtype=np.int64))
         frame = await extract_frame(store, examples, target.sources)
-        predictions = model.predict(frame)
+        predictions = await asyncio.to_thread(model.predict, frame)  # LightGBM lets go of the GIL
         for i, (id_, why) in enumerate(zip(population, reasons(frame, predictions), strict=True)):
             p, confidence = round(float(predictions.probability[i]), 4), float(predictions.confidence[i])
             values = [ScoreValue(target.field, p, confidence, why)]
