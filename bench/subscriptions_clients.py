@@ -3,9 +3,11 @@
 Ten thousand subscribers cannot be ten thousand processes, nor share the
 server's process (their receiving would be counted as the server's work), so
 a few worker processes each hold a share of the connections on one uvloop.
-Each connection subscribes to ``changes`` on the benchmark's label and notes
-the wall-clock time (``time.time()``, the clock the driver reads too) at which
-each event's message is read, before it is parsed. The parent steers the workers over
+Each connection (a :class:`~bench.websocket_client.LeanConnection`, whose
+reading costs little beside the server's sending) subscribes to ``changes`` on
+the benchmark's label and notes the wall-clock time (``time.time()``, the
+clock the driver reads too) at which each event's message is read, before it
+is parsed. The parent steers the workers over
 pipes: resize, wait for a number of deliveries, collect what arrived.
 
 The receipt times include the worker's own queueing: with thousands of
@@ -19,7 +21,6 @@ import asyncio
 import contextlib
 import multiprocessing
 import resource
-import time
 from collections import Counter, defaultdict
 from collections.abc import Collection
 from dataclasses import dataclass, field
@@ -28,16 +29,15 @@ from typing import Any
 
 import orjson
 import uvloop
-from websockets import ConnectionClosed, Subprotocol
-from websockets.asyncio.client import ClientConnection, connect
 
 from bench.api_load import BenchError
+from bench.websocket_client import LeanConnection
 
 CHANGES = (
     "subscription($labels: [String!]) { changes(labels: $labels) { seq type label ids fields actor at } }"
 )
-_PROTOCOL = Subprotocol("graphql-transport-ws")
-_PONG = orjson.dumps({"type": "pong"}).decode()
+_PROTOCOLS = ("graphql-transport-ws",)
+_PONG = orjson.dumps({"type": "pong"})
 _OPENING_AT_ONCE = 32  # handshakes in flight per worker: more only lengthens the server's accept queue
 _HANDSHAKE_TIMEOUT_S = 120.0
 _COMMAND_TIMEOUT_S = 900.0  # a worker that says nothing for this long is stuck
@@ -73,8 +73,9 @@ class Deliveries:
 
 @dataclass(eq=False, slots=True)
 class _Subscriber:
-    socket: ClientConnection
+    socket: LeanConnection | None = None
     received: list[tuple[str, float]] = field(default_factory=list)  # (record id, receipt time)
+    acknowledged: asyncio.Future[None] | None = None  # the connection_ack
     failure: str | None = None
     closing: bool = False  # we are closing it
     alive: bool = True  # neither closed by us nor lost
@@ -109,47 +110,49 @@ class _Worker:
         return len(self.subscribers), failures
 
     async def _connect(self) -> _Subscriber:
-        socket = await connect(
+        acknowledged = asyncio.get_running_loop().create_future()
+        subscriber = _Subscriber(acknowledged=acknowledged)
+        socket = await LeanConnection.open(
             self.url,
-            subprotocols=[_PROTOCOL],
-            compression="deflate" if self.deflate else None,
-            ping_interval=None,  # the server's graphql-transport-ws pings keep connections alive
-            open_timeout=_HANDSHAKE_TIMEOUT_S,
+            _PROTOCOLS,
+            lambda message, now: self._received(subscriber, message, now),
+            offer_deflate=self.deflate,
+            timeout=_HANDSHAKE_TIMEOUT_S,
         )
+        subscriber.socket = socket
         try:
-            await socket.send(self.init, text=True)
-            ack = orjson.loads(await asyncio.wait_for(socket.recv(), _HANDSHAKE_TIMEOUT_S))
-            if ack.get("type") != "connection_ack":
-                raise BenchError(f"connection_init answered with {ack}")
-            await socket.send(self.subscribe, text=True)
+            socket.send_text(self.init)
+            await asyncio.wait_for(asyncio.shield(acknowledged), _HANDSHAKE_TIMEOUT_S)
+            socket.send_text(self.subscribe)
         except BaseException:
             await socket.close()
             raise
-        subscriber = _Subscriber(socket)
-        subscriber.task = asyncio.create_task(self._receive(subscriber))
+        subscriber.task = asyncio.create_task(self._watch(subscriber))
         self.live += 1
         return subscriber
 
-    async def _receive(self, subscriber: _Subscriber) -> None:
+    def _received(self, subscriber: _Subscriber, message: bytes, now: float) -> None:
+        data = orjson.loads(message)
+        kind = data.get("type")
+        if kind == "next" and not data["payload"].get("errors"):
+            change = data["payload"]["data"]["changes"]
+            record_id = change["ids"][0]
+            subscriber.received.append((record_id, now))
+            self.at.setdefault(record_id, change["at"])
+            self.count += 1
+            self._check()
+        elif kind == "connection_ack" and subscriber.acknowledged and not subscriber.acknowledged.done():
+            subscriber.acknowledged.set_result(None)
+        elif kind == "ping" and subscriber.socket is not None:
+            subscriber.socket.send_text(_PONG)
+        elif kind != "pong":
+            subscriber.failure = f"unexpected {message[:300]!r}"
+
+    async def _watch(self, subscriber: _Subscriber) -> None:
+        """Notice the connection's end: one the server closed (or lost) stops being waited for."""
+        assert subscriber.socket is not None
         socket = subscriber.socket
-        try:
-            async for message in socket:
-                now = time.time()
-                data = orjson.loads(message)
-                kind = data.get("type")
-                if kind == "next" and not data["payload"].get("errors"):
-                    change = data["payload"]["data"]["changes"]
-                    record_id = change["ids"][0]
-                    subscriber.received.append((record_id, now))
-                    self.at.setdefault(record_id, change["at"])
-                    self.count += 1
-                    self._check()
-                elif kind == "ping":
-                    await socket.send(_PONG)
-                elif kind != "pong":
-                    subscriber.failure = f"unexpected {str(message)[:300]}"
-        except ConnectionClosed:
-            pass
+        await socket.closed
         if not subscriber.closing:
             if subscriber.failure is None:
                 code, reason = socket.close_code, socket.close_reason
@@ -176,7 +179,7 @@ class _Worker:
         for subscriber in extra:
             subscriber.closing = True
             self._gone(subscriber)
-        await asyncio.gather(*(s.socket.close() for s in extra), return_exceptions=True)
+        await asyncio.gather(*(s.socket.close() for s in extra if s.socket), return_exceptions=True)
         await asyncio.gather(*(s.task for s in extra if s.task), return_exceptions=True)
         return len(self.subscribers)
 

@@ -17,7 +17,7 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route, WebSocketRoute
-from starlette.websockets import WebSocket
+from starlette.types import Receive, Scope, Send
 
 from rapport.algorithms.jobs import influence_job, segments_job
 from rapport.algorithms.schedule import recurring
@@ -71,12 +71,18 @@ async def graphql(request: Request) -> Response:
     return await state_of(request).graphql(request)
 
 
-async def graphql_ws(websocket: WebSocket) -> None:
-    server = websocket.app.state.rapport.subscriptions
-    if server is None:
-        await websocket.close(code=1013, reason="subscriptions need an event stream (RAPPORT_REDIS_URL)")
-        return
-    await server(websocket.scope, websocket.receive, websocket.send)
+class SubscriptionsEndpoint:
+    """The WebSocket side of ``/graphql``, routed as a bare ASGI app: a function endpoint gets
+    Starlette's ``WebSocket`` and exception-handling wrappers, alive as long as the connection,
+    around what the subscription server wraps again itself."""
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        server = scope["app"].state.rapport.subscriptions
+        if server is None:
+            reason = "subscriptions need an event stream (RAPPORT_REDIS_URL)"
+            await send({"type": "websocket.close", "code": 1013, "reason": reason})
+            return
+        await server(scope, receive, send)
 
 
 def create_app(
@@ -126,7 +132,7 @@ def create_app(
     routes = [
         Route("/health", health, methods=["GET"]),
         Route("/graphql", graphql, methods=["GET", "POST"]),
-        WebSocketRoute("/graphql", graphql_ws),
+        WebSocketRoute("/graphql", SubscriptionsEndpoint()),
         Route("/db/{database}/query/v2", cypher_query, methods=["POST"]),
         Route("/auth/token", password_login, methods=["POST"]),
     ]

@@ -19,6 +19,7 @@ from rapport.algorithms.embedding_store import EMBEDDED_LABELS, NoModel
 from rapport.algorithms.gnn_config import TrainingConfig
 from rapport.algorithms.similarity import MAX_K, NoEmbedding, similar
 from rapport.algorithms.strength import HALF_LIFE_DAYS, WINDOW_DAYS, compute_strength
+from rapport.api.websocket_protocol import UVICORN_WEBSOCKET_OPTIONS
 from rapport.auth.cli import auth_commands
 from rapport.auth.errors import AuthError
 from rapport.auth.secret import signing_secret
@@ -410,10 +411,7 @@ def serve(host: str, port: int, workers: int, demo: bool) -> None:
             port=port,
             workers=workers,
             loop="uvloop",
-            ws="websockets-sansio",
-            # Change events are small; compressing each costs more CPU than it saves bytes, and a
-            # compression context per connection triples its memory.
-            ws_per_message_deflate=False,
+            **UVICORN_WEBSOCKET_OPTIONS,
             log_level="info",
         )
     click.echo("rapport: shut down")

@@ -7,20 +7,25 @@ import socket
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from typing import Any
 
 import httpx
 import uvicorn
 from starlette.types import ASGIApp
 
+from rapport.api.websocket_protocol import UVICORN_WEBSOCKET_OPTIONS
+
 
 @asynccontextmanager
-async def serving(app: ASGIApp) -> AsyncIterator[str]:
-    """Serve ``app`` over HTTP until the block ends; yield its base URL."""
+async def serving(app: ASGIApp, **options: Any) -> AsyncIterator[str]:
+    """Serve ``app`` over HTTP until the block ends, with the WebSocket options ``rapport serve``
+    gives uvicorn unless ``options`` say otherwise; yield its base URL."""
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, lifespan="on", log_level="warning", ws="websockets-sansio"))
+    config = uvicorn.Config(app, lifespan="on", log_level="warning", **(UVICORN_WEBSOCKET_OPTIONS | options))
+    server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve(sockets=[sock]))
     while not server.started:
         if task.done():

@@ -75,14 +75,19 @@ class LiveApi:
 
 @asynccontextmanager
 async def live_api(
-    store: GraphStore, redis_url: str, data_dir: Path, **settings: Any
+    store: GraphStore,
+    redis_url: str,
+    data_dir: Path,
+    uvicorn_options: dict[str, Any] | None = None,
+    **settings: Any,
 ) -> AsyncIterator[LiveApi]:
-    """A Rapport server on ``store`` with its event stream on ``redis_url``; ``settings`` override."""
+    """A Rapport server on ``store`` with its event stream on ``redis_url``; ``settings`` override
+    Rapport's settings, ``uvicorn_options`` the server's."""
     configured = settings_for(store.backend, data_dir).model_copy(
         update={"redis_url": redis_url, "jwt_secret": SecretStr("subscription-tests-secret-of-32-chars")}
         | settings
     )
-    async with serving(create_app(configured, store=store)) as base_url:
+    async with serving(create_app(configured, store=store), **(uvicorn_options or {})) as base_url:
         yield LiveApi(base_url, TokenIssuer.from_settings(configured), redis_url, store)
 
 

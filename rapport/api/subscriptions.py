@@ -7,6 +7,11 @@ allowed origins (strawberry's check), and executes the operations itself, as it 
 strawberry's handlers call :class:`_Operations` where they would call the
 schema. The ``connection_ack`` names the server process (``instance``), which
 tells apart the workers of one server.
+
+Results come in batches (what one burst of events delivers to an operation);
+over ``graphql-transport-ws`` a batch goes out as its ``next`` messages in one
+send, through the server's :data:`~rapport.api.websocket_protocol.SEND_TEXTS`
+extension where it offers it. The legacy protocol sends them one by one.
 """
 
 from __future__ import annotations
@@ -24,14 +29,20 @@ import orjson
 from graphql import GraphQLError, OperationType, get_operation_ast
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.websockets import WebSocket
-from strawberry.asgi import GraphQL
+from starlette.websockets import WebSocket, WebSocketDisconnect
+from strawberry.asgi import ASGIWebSocketAdapter, GraphQL
 from strawberry.exceptions import ConnectionRejectionError
+from strawberry.http.exceptions import WebSocketDisconnected
 from strawberry.schema.base import BaseSchema
+from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
+    BaseGraphQLTransportWSHandler,
+    Operation,
+)
 from strawberry.types import ExecutionResult
 from strawberry.types.execution import PreExecutionError
 
 from rapport.api.graphql_documents import DocumentCache, operation_variables
+from rapport.api.websocket_protocol import SEND_TEXTS
 from rapport.auth.authenticator import Authenticator
 from rapport.auth.errors import Unauthenticated
 from rapport.events.hub import SubscriberTooSlow
@@ -47,10 +58,61 @@ TOO_SLOW = 4429  # close code of a subscriber that fell a whole queue behind
 TOO_SLOW_REASON = "too slow: fell too far behind; reconnect with since"
 
 
+# One delivery of an operation: the data of a result, or a result carrying errors.
+Delivery = dict[str, Any] | ExecutionResult
+
+
+class _BatchingTransportWSHandler(BaseGraphQLTransportWSHandler[dict[str, Any], None]):
+    """Strawberry's ``graphql-transport-ws`` handler, sending each batch of deliveries in one go."""
+
+    async def _send_result_stream(
+        self, operation: Operation[dict[str, Any], None], result_source: Any
+    ) -> None:
+        first = True
+        prefix = b'{"id":' + orjson.dumps(operation.id) + b',"type":"next","payload":{"data":'
+        async for batch in cast(AsyncIterator[list[Delivery]], result_source):
+            if first and isinstance(batch[0], PreExecutionError):
+                await self._handle_pre_execution_error(operation, batch[0])
+                return
+            first = False
+            if operation.completed:
+                return
+            messages = [
+                prefix + orjson.dumps(delivery) + b"}}"
+                if isinstance(delivery, dict)
+                else orjson.dumps({"id": operation.id, "type": "next", "payload": _payload(delivery)})
+                for delivery in batch
+            ]
+            try:
+                await send_texts(cast(ASGIWebSocketAdapter, self.websocket).ws, messages)
+            except WebSocketDisconnect as error:
+                raise WebSocketDisconnected from error
+
+
+def _payload(result: ExecutionResult) -> dict[str, Any]:
+    """A ``next`` message's payload, as strawberry writes it."""
+    payload: dict[str, Any] = {"data": result.data}
+    if result.errors:
+        payload["errors"] = [error.formatted for error in result.errors]
+    if result.extensions:
+        payload["extensions"] = result.extensions
+    return payload
+
+
+async def send_texts(websocket: WebSocket, texts: list[bytes]) -> None:
+    """Send each of ``texts`` (UTF-8) as a text message: in one go where the server offers it."""
+    if SEND_TEXTS in websocket.scope.get("extensions", {}):
+        await websocket.send({"type": "websocket.send", SEND_TEXTS: texts})
+        return
+    for text in texts:
+        await websocket.send_text(text.decode())
+
+
 class SubscriptionServer(GraphQL[dict[str, Any], None]):
     """The WebSocket side of ``/graphql``."""
 
     max_subscriptions_per_connection = None  # counted by _Operations, with a message naming the cap
+    graphql_transport_ws_handler_class = _BatchingTransportWSHandler
 
     def __init__(
         self,
@@ -115,18 +177,30 @@ class _Operations:
         root_value: object = None,
         operation_name: str | None = None,
         **_: object,
-    ) -> AsyncGenerator[ExecutionResult, None]:
+    ) -> AsyncGenerator[list[Delivery], None]:
+        """The operation's deliveries in batches (for :class:`_BatchingTransportWSHandler`)."""
         assert context_value is not None  # strawberry always passes the connection's context
         return self._results(query or "", variable_values or {}, context_value, operation_name)
 
-    subscribe = stream  # the legacy protocol's handler calls it by this name
+    async def subscribe(
+        self,
+        query: str | None,
+        variable_values: dict[str, Any] | None = None,
+        context_value: dict[str, Any] | None = None,
+        root_value: object = None,
+        operation_name: str | None = None,
+        **_: object,
+    ) -> AsyncGenerator[ExecutionResult, None]:
+        """The operation's results one by one (the legacy protocol's handler calls this)."""
+        batches = await self.stream(query, variable_values, context_value, root_value, operation_name)
+        return _one_by_one(batches)
 
     async def _results(
         self, query: str, given: dict[str, Any], context: dict[str, Any], operation_name: str | None
-    ) -> AsyncGenerator[ExecutionResult, None]:
+    ) -> AsyncGenerator[list[Delivery], None]:
         checked = self.documents.get(query)
         if checked.document is None or checked.errors:
-            yield PreExecutionError(None, list(checked.errors))
+            yield [PreExecutionError(None, list(checked.errors))]
             return
         operation = get_operation_ast(checked.document, operation_name)
         if operation is None or operation.operation is not OperationType.SUBSCRIPTION:
@@ -135,16 +209,16 @@ class _Operations:
                 if operation
                 else "operationName: no such operation"
             )
-            yield PreExecutionError(None, [GraphQLError(message, extensions={"code": "BAD_REQUEST"})])
+            yield [PreExecutionError(None, [GraphQLError(message, extensions={"code": "BAD_REQUEST"})])]
             return
         variables, errors = operation_variables(self.documents.schema, operation, given)
         if errors:
-            yield PreExecutionError(None, errors)
+            yield [PreExecutionError(None, errors)]
             return
         fragments = Fragments.of(checked.document, variables)
         if context["subscriptions"] >= MAX_SUBSCRIPTIONS_PER_CONNECTION:
             message = f"at most {MAX_SUBSCRIPTIONS_PER_CONNECTION} subscriptions per connection"
-            yield PreExecutionError(None, [GraphQLError(message, extensions={"code": "LIMIT_EXCEEDED"})])
+            yield [PreExecutionError(None, [GraphQLError(message, extensions={"code": "LIMIT_EXCEEDED"})])]
             return
         context["subscriptions"] += 1
         try:
@@ -158,13 +232,13 @@ class _Operations:
             context["subscriptions"] -= 1
 
 
-async def _checked(results: AsyncIterator[dict[str, Any]]) -> AsyncGenerator[ExecutionResult, None]:
-    """Each result as an :class:`ExecutionResult`; a failure ends the stream with its error (the
-    first one before anything was sent as a pre-execution error, which ends the operation)."""
+async def _checked(batches: AsyncIterator[list[dict[str, Any]]]) -> AsyncGenerator[list[Delivery], None]:
+    """The batches; a failure ends the stream with its error (the first one before anything was
+    sent as a pre-execution error, which ends the operation)."""
     first = True
     try:
-        async for data in results:
-            yield ExecutionResult(data, None)
+        async for batch in batches:
+            yield cast(list[Delivery], batch)
             first = False
     except SubscriberTooSlow:
         # The connection is closing (TOO_SLOW) and will cancel this operation; ending the stream
@@ -174,7 +248,14 @@ async def _checked(results: AsyncIterator[dict[str, Any]]) -> AsyncGenerator[Exe
         code = error.code if isinstance(error, RequestError) else "DATABASE_UNAVAILABLE"
         message = error.message if isinstance(error, RequestError) else "the database did not answer"
         errors = [GraphQLError(message, extensions={"code": code})]
-        yield PreExecutionError(None, errors) if first else ExecutionResult(None, errors)
+        yield [PreExecutionError(None, errors) if first else ExecutionResult(None, errors)]
+
+
+async def _one_by_one(batches: AsyncGenerator[list[Delivery], None]) -> AsyncGenerator[ExecutionResult, None]:
+    async with contextlib.aclosing(batches):
+        async for batch in batches:
+            for delivery in batch:
+                yield delivery if isinstance(delivery, ExecutionResult) else ExecutionResult(delivery, None)
 
 
 def close_soon(websocket: WebSocket, code: int, reason: str) -> None:

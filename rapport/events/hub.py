@@ -2,18 +2,18 @@
 
 One task per process reads the Redis Stream (blocking ``XREAD``) and hands
 each event to every subscriber's bounded queue, so ten thousand subscribers
-cost one Redis connection, not ten thousand. A subscriber that falls a whole
-queue behind is dropped with a reason instead of slowing the others. A
-subscriber that gives ``since`` first gets what it missed from the stream,
-then live events, with none twice.
+cost one Redis connection, not ten thousand. A subscriber takes what waits in
+its queue all at once: a burst of events costs it one wake-up, not one per
+event. A subscriber that falls a whole queue behind is dropped with a reason
+instead of slowing the others. A subscriber that gives ``since`` first gets
+what it missed from the stream, then live events, with none twice.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections import deque
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Hashable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -27,10 +27,14 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class StreamEvent:
-    """One change event as consumers see it; ``seq`` orders and deduplicates."""
+    """One change event as consumers see it; ``seq`` orders and deduplicates.
+
+    ``shared`` holds what its consumers work out from it once for all of them (a result many
+    identical subscriptions deliver), for as long as one of them still holds the event."""
 
     seq: int
     payload: dict[str, Any]
+    shared: dict[Hashable, Any] = field(default_factory=dict, compare=False, repr=False)
 
 
 class SubscriberTooSlow(Exception):
@@ -39,12 +43,12 @@ class SubscriberTooSlow(Exception):
 
 @dataclass(eq=False)
 class _Subscriber:
-    """One subscriber's bounded queue: a deque and a future to wake it (an ``asyncio.Queue`` costs
-    several times the memory, and ten thousand subscribers each hold one)."""
+    """One subscriber's bounded queue: a list and a future to wake it (an ``asyncio.Queue`` or even a
+    deque costs several times the memory, and ten thousand subscribers each hold one)."""
 
     limit: int
     on_overflow: Callable[[], None]
-    pending: deque[StreamEvent] = field(default_factory=deque)
+    pending: list[StreamEvent] = field(default_factory=list)
     waiter: asyncio.Future[None] | None = None
     overflowed: bool = False
 
@@ -59,14 +63,15 @@ class _Subscriber:
         if self.waiter is not None and not self.waiter.done():
             self.waiter.set_result(None)
 
-    async def next(self) -> StreamEvent:
-        """The next event; :class:`SubscriberTooSlow` once it has missed some."""
+    async def take(self) -> list[StreamEvent]:
+        """Every event waiting (at least one); :class:`SubscriberTooSlow` once it has missed some."""
         while not self.overflowed and not self.pending:
             self.waiter = asyncio.get_running_loop().create_future()
             await self.waiter
         if self.overflowed:  # it has missed events: nothing more makes sense to it
             raise SubscriberTooSlow(f"fell more than {self.limit} events behind")
-        return self.pending.popleft()
+        taken, self.pending = self.pending, []
+        return taken
 
 
 @dataclass
@@ -107,10 +112,11 @@ class EventHub:
         for subscriber in self._subscribers:
             subscriber.offer(event)
 
-    async def events(
+    async def batches(
         self, since: int | None = None, on_overflow: Callable[[], None] = lambda: None
-    ) -> AsyncIterator[StreamEvent]:
-        """Events after ``since`` (what the stream still holds), then live ones, in order.
+    ) -> AsyncIterator[list[StreamEvent]]:
+        """Events after ``since`` (what the stream still holds), then live ones, in order, in
+        batches of what arrived together.
 
         ``on_overflow`` is called once when the subscriber falls a whole queue behind: its
         consumer may be stuck (e.g. writing to a client that does not read), so waiting for it
@@ -120,15 +126,18 @@ class EventHub:
         try:
             seen = 0
             if since is not None:
-                for entry_id, payload in await self.stream.entries_after(since):
-                    event = _event(entry_id, payload)
-                    seen = event.seq
-                    yield event
+                missed = [
+                    _event(entry_id, payload) for entry_id, payload in await self.stream.entries_after(since)
+                ]
+                for start in range(0, len(missed), self._read_size):
+                    batch = missed[start : start + self._read_size]
+                    seen = batch[-1].seq
+                    yield batch
             while True:
-                event = await subscriber.next()
-                if event.seq > seen:
-                    seen = event.seq
-                    yield event
+                batch = [event for event in await subscriber.take() if event.seq > seen]
+                if batch:
+                    seen = batch[-1].seq
+                    yield batch
         finally:
             self._subscribers.discard(subscriber)
 

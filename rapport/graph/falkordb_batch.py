@@ -17,6 +17,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 from rapport.graph.cypher_text import final_return, rename_parameters, split_alias
@@ -58,26 +59,7 @@ def compose(statements: Sequence[Statement]) -> ComposedQuery:
     for i, statement in enumerate(statements):
         prefix = f"s{i}_"
         params.update({prefix + k: v for k, v in statement.params.items()})
-        body = rename_parameters(statement.cypher.strip().rstrip(";"), prefix)
-        returned = final_return(body)
-        if returned is None:
-            body += f" RETURN count(*) AS __r{i}"
-            names: list[str] = []
-            row_count = f"__r{i}"
-        else:
-            pairs = [split_alias(item) for item in returned.items]
-            names = [name for _, name in pairs]
-            aliases = [
-                name if _IDENTIFIER.match(name) and not name.startswith("__") else f"__s{i}_c{k}"
-                for k, (_, name) in enumerate(pairs)
-            ]
-            projection = ", ".join(f"{expr} AS {a}" for (expr, _), a in zip(pairs, aliases, strict=True))
-            distinct = "DISTINCT " if returned.distinct else ""
-            body = (
-                f"{returned.before} WITH {distinct}{projection} {returned.tail} "
-                f"RETURN collect([{', '.join(aliases)}]) AS __r{i}"
-            )
-            row_count = f"size(__r{i})"
+        body, names, row_count = _collected(statement.cypher, i)
         if carried:
             # Importing the earlier results keeps FalkorDB from answering a plain
             # "MATCH (n:L) RETURN count(n)" from label statistics taken before
@@ -89,6 +71,32 @@ def compose(statements: Sequence[Statement]) -> ComposedQuery:
             # range() with a zero step is a runtime error, and only a runtime
             # error rolls the whole query back (constant ones are folded early).
             clauses.append(f"WITH {', '.join(carried)}, range(0, 0, sign({row_count})) AS __g{i}")
-        columns.append(names)
+        columns.append(list(names))
     cypher = " ".join(clauses) + " RETURN " + ", ".join(carried)
     return ComposedQuery(cypher=cypher, params=params, columns=columns)
+
+
+@lru_cache(maxsize=4096)
+def _collected(cypher: str, i: int) -> tuple[str, tuple[str, ...], str]:
+    """Statement ``i``'s text as a subquery body returning its rows collected into ``__r{i}``
+    (parameters prefixed ``s{i}_``), its column names, and the expression counting its rows.
+
+    Cached: a server composes the same few statement texts over and over, and reading
+    Cypher text is most of the cost of composing."""
+    body = rename_parameters(cypher.strip().rstrip(";"), f"s{i}_")
+    returned = final_return(body)
+    if returned is None:
+        return f"{body} RETURN count(*) AS __r{i}", (), f"__r{i}"
+    pairs = [split_alias(item) for item in returned.items]
+    names = tuple(name for _, name in pairs)
+    aliases = [
+        name if _IDENTIFIER.match(name) and not name.startswith("__") else f"__s{i}_c{k}"
+        for k, (_, name) in enumerate(pairs)
+    ]
+    projection = ", ".join(f"{expr} AS {a}" for (expr, _), a in zip(pairs, aliases, strict=True))
+    distinct = "DISTINCT " if returned.distinct else ""
+    body = (
+        f"{returned.before} WITH {distinct}{projection} {returned.tail} "
+        f"RETURN collect([{', '.join(aliases)}]) AS __r{i}"
+    )
+    return body, names, f"size(__r{i})"

@@ -6,15 +6,20 @@ event, the subscriber's record rules and ``where`` inside it: a record the subsc
 read, or that does not match, is simply not delivered. Identical reads for one event (many
 subscribers with the same subscription and rules) share one database round trip.
 ``changes`` and ``scoreChanged`` need a query only for subscribers whose reads of that label
-are restricted.
+are restricted; their results are built and JSON-encoded once per event for every subscriber
+with the same selection (an ``orjson.Fragment`` in the result: the server encodes with orjson).
+
+Subscribers take events in batches (what arrived together), so each stream yields, per batch,
+the list of its deliveries.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable, Hashable, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from functools import cached_property, partial
+from typing import Any, cast
 
 import orjson
 
@@ -24,7 +29,7 @@ from rapport.graph.types import GraphStore, Record
 from rapport.resolvers.access import read_rules
 from rapport.resolvers.cypher import QueryBuilder
 from rapport.resolvers.errors import UserInputError
-from rapport.resolvers.filters import RECORD_ID, FilterCompiler
+from rapport.resolvers.filters import RECORD_ID, FilterCompiler, RuleFor
 from rapport.resolvers.ids import parse_global_id
 from rapport.resolvers.limits import Limits
 from rapport.resolvers.projection import Compiler
@@ -43,6 +48,8 @@ class _Operation:
     fragments: Fragments
     actor: Actor
     on_overflow: Callable[[], None]
+    rule_for: RuleFor  # the actor's read rule per label
+    restricted: frozenset[str]  # the labels of which the actor may read only some records
 
     @property
     def args(self) -> dict[str, Any]:
@@ -63,9 +70,12 @@ class SubscriptionExecutor:
 
     def stream(
         self, selected: Selected, fragments: Fragments, actor: Actor, on_overflow: Callable[[], None]
-    ) -> AsyncIterator[dict[str, Any]]:
-        """The results of the subscription field ``selected``, one ``{key: value}`` per delivery."""
-        operation = _Operation(selected, fragments, actor, on_overflow)
+    ) -> AsyncIterator[list[dict[str, Any]]]:
+        """The results of the subscription field ``selected``: per batch of events, a ``{key: value}``
+        per delivery (batches that deliver nothing are left out)."""
+        rule_for = read_rules(actor)
+        restricted = _frozen(label for label in self.model.labels if rule_for(label) is not None)
+        operation = _Operation(selected, fragments, actor, on_overflow, rule_for, restricted)
         if selected.name == "changes":
             return self._changes(operation)
         if selected.name == "scoreChanged":
@@ -75,55 +85,66 @@ class SubscriptionExecutor:
             return self._record_changes(operation, typed[selected.name])
         raise UserInputError(f"{selected.name} is not a subscription field", selected.key)
 
-    async def _changes(self, operation: _Operation) -> AsyncIterator[dict[str, Any]]:
+    async def _changes(self, operation: _Operation) -> AsyncIterator[list[dict[str, Any]]]:
         args = operation.args
-        labels = set(args.get("labels") or ())
-        wanted_ids = {self._record_id(i) for i in args.get("ids") or ()}
+        labels = _frozen(args.get("labels") or ())
+        wanted_ids = _frozen(self._record_id(i) for i in args.get("ids") or ())
         where = args.get("where") or {}
-        types = set(where.get("types") or ())
+        types = _frozen(where.get("types") or ())
         if unknown := types - set(CHANGE_TYPES):
             raise UserInputError(
                 f"where.types: {', '.join(sorted(unknown))} is not a change type; "
                 f"one of {', '.join(CHANGE_TYPES)}",
                 operation.selected.key,
             )
-        changed = set(where.get("changedFields") or ())
-        actors = set(where.get("actors") or ())
+        changed = _frozen(where.get("changedFields") or ())
+        actors = _frozen(where.get("actors") or ())
         selection = operation.fields("ChangeEvent")
-        async for event in self._events(operation, args.get("since")):
-            payload = event.payload
-            if (
-                (labels and payload["label"] not in labels)
-                or (wanted_ids and not wanted_ids & set(payload["ids"]))
-                or (types and payload["type"] not in types)
-                or (changed and not changed & set(payload["fields"]))
-                or (actors and payload["actor"] not in actors)
-            ):
-                continue
-            if await self._readable(operation.actor, event):
-                yield {operation.selected.key: _shape(selection, "ChangeEvent", _change_values(event))}
+        shape = _Shape(operation.selected.key, "ChangeEvent", selection)
+        async for events in self._batches(operation, args.get("since")):
+            results = []
+            for event in events:
+                payload = event.payload
+                if (
+                    (labels and payload["label"] not in labels)
+                    or (wanted_ids and not wanted_ids & set(payload["ids"]))
+                    or (types and payload["type"] not in types)
+                    or (changed and not changed & set(payload["fields"]))
+                    or (actors and payload["actor"] not in actors)
+                ):
+                    continue
+                if await self._readable(operation, event):
+                    results.append(shape.shared(event, _change_values))
+            if results:
+                yield results
 
-    async def _record_changes(self, operation: _Operation, view: LabelView) -> AsyncIterator[dict[str, Any]]:
+    async def _record_changes(
+        self, operation: _Operation, view: LabelView
+    ) -> AsyncIterator[list[dict[str, Any]]]:
         args = operation.args
         where = args.get("where")
         type_name = f"{view.label}Change"
         selection = operation.fields(type_name)
         records = [s for s in selection.values() if s.name == record_field(view)]
-        async for event in self._events(operation, args.get("since")):
-            payload = event.payload
-            for label, record_id in _involved(payload):
-                if label != view.label:
-                    continue
-                if payload["type"] == "deleted":
-                    if where or read_rules(operation.actor)(label) is not None:
-                        continue  # a deleted record can be checked against nothing any more
-                    found: dict[str, Any] | None = {s.key: None for s in records}
-                else:
-                    found = await self._records(operation, event.seq, view, record_id, where, records)
-                    if found is None:
-                        continue  # not readable, or not matching where
-                shaped = _shape(selection, type_name, _change_values(event), by_key=found)
-                yield {operation.selected.key: shaped}
+        async for events in self._batches(operation, args.get("since")):
+            results = []
+            for event in events:
+                payload = event.payload
+                for label, record_id in _involved(payload):
+                    if label != view.label:
+                        continue
+                    if payload["type"] == "deleted":
+                        if where or label in operation.restricted:
+                            continue  # a deleted record can be checked against nothing any more
+                        found: dict[str, Any] | None = {s.key: None for s in records}
+                    else:
+                        found = await self._records(operation, event.seq, view, record_id, where, records)
+                        if found is None:
+                            continue  # not readable, or not matching where
+                    shaped = _shape(selection, type_name, _change_values(event), by_key=found)
+                    results.append({operation.selected.key: shaped})
+            if results:
+                yield results
 
     async def _records(
         self,
@@ -137,7 +158,7 @@ class SubscriptionExecutor:
         """The record as each of ``records`` (its aliases) selects it; ``None`` when it is not
         readable or does not match ``where``."""
         if not records:
-            return {} if await self._matches(operation.actor, seq, view, record_id, where) else None
+            return {} if await self._matches(operation, seq, view, record_id, where) else None
         found: dict[str, Any] = {}
         for selected in records:
             compiler = Compiler.for_actor(
@@ -151,7 +172,7 @@ class SubscriptionExecutor:
             found[selected.key] = record
         return found
 
-    async def _score_changes(self, operation: _Operation) -> AsyncIterator[dict[str, Any]]:
+    async def _score_changes(self, operation: _Operation) -> AsyncIterator[list[dict[str, Any]]]:
         args = operation.args
         where = args.get("where") or {}
         scored = {label: view for label, view in self.model.labels.items() if view.scores}
@@ -161,36 +182,39 @@ class SubscriptionExecutor:
                 f"where.labels: {', '.join(sorted(unknown))} has no scores; scored: {', '.join(scored)}",
                 operation.selected.key,
             )
-        scores = set(where.get("scores") or ())
-        wanted_ids = {self._record_id(i) for i in where.get("ids") or ()}
+        scores = _frozen(where.get("scores") or ())
+        wanted_ids = _frozen(self._record_id(i) for i in where.get("ids") or ())
         min_delta = float(args.get("minDelta") or 0.0)
         selection = operation.fields("ScoreChange")
-        async for event in self._events(operation, args.get("since")):
-            payload = event.payload
-            label, record_id = payload["label"], payload["ids"][0]
-            if payload["type"] != "updated" or label not in labels:
-                continue
-            if wanted_ids and record_id not in wanted_ids:
-                continue
-            moved = [
-                (score, old, new)
-                for score in scored[label].scores
-                if (not scores or score in scores) and score in payload["fields"]
-                for old, new in [payload["fields"][score]]
-                if abs((new or 0) - (old or 0)) >= min_delta
-            ]
-            if not moved or not await self._readable(operation.actor, event):
-                continue
-            for score, old, new in moved:
-                values = {
-                    "seq": event.seq, "score": score, "label": label, "id": f"{label}:{record_id}",
-                    "oldValue": old, "newValue": new, "delta": (new or 0) - (old or 0),
-                    "actor": payload["actor"], "at": datetime_of(payload["at"]),
-                }  # fmt: skip
-                yield {operation.selected.key: _shape(selection, "ScoreChange", values)}
+        shapes = {
+            score: _Shape(operation.selected.key, "ScoreChange", selection, score)
+            for view in scored.values()
+            for score in view.scores
+        }
+        async for events in self._batches(operation, args.get("since")):
+            results = []
+            for event in events:
+                payload = event.payload
+                label, record_id = payload["label"], payload["ids"][0]
+                if payload["type"] != "updated" or label not in labels:
+                    continue
+                if wanted_ids and record_id not in wanted_ids:
+                    continue
+                moved = [
+                    score
+                    for score in scored[label].scores
+                    if (not scores or score in scores) and score in payload["fields"]
+                    for old, new in [payload["fields"][score]]
+                    if abs((new or 0) - (old or 0)) >= min_delta
+                ]
+                if moved and await self._readable(operation, event):
+                    for score in moved:
+                        results.append(shapes[score].shared(event, partial(_score_values, score=score)))
+            if results:
+                yield results
 
-    def _events(self, operation: _Operation, since: int | None) -> AsyncIterator[StreamEvent]:
-        return self.hub.events(since, on_overflow=operation.on_overflow)
+    def _batches(self, operation: _Operation, since: int | None) -> AsyncIterator[list[StreamEvent]]:
+        return self.hub.batches(since, on_overflow=operation.on_overflow)
 
     def _record_id(self, value: Any) -> str:
         """The record id of a global id (or of a bare record id)."""
@@ -199,24 +223,31 @@ class SubscriptionExecutor:
         except UserInputError:
             return str(value)
 
-    async def _readable(self, actor: Actor, event: StreamEvent) -> bool:
+    async def _readable(self, operation: _Operation, event: StreamEvent) -> bool:
         """Whether every record the event names is one the actor may read now (record rules)."""
-        rule_for = read_rules(actor)
-        for label, record_id in _involved(event.payload):
-            if label not in self.model.labels or rule_for(label) is None:
+        payload = event.payload
+        if operation.restricted.isdisjoint(payload.get("labels") or (payload["label"],)):
+            return True  # no rule restricts what it names (most subscribers, most events)
+        for label, record_id in _involved(payload):
+            if label not in operation.restricted:
                 continue
             if event.payload["type"] == "deleted":
                 return False  # a deleted record cannot be checked any more: show it only to the unrestricted
-            if not await self._matches(actor, event.seq, self.model.view(label), record_id, None):
+            if not await self._matches(operation, event.seq, self.model.view(label), record_id, None):
                 return False
         return True
 
     async def _matches(
-        self, actor: Actor, seq: int, view: LabelView, record_id: str, where: Mapping[str, Any] | None
+        self,
+        operation: _Operation,
+        seq: int,
+        view: LabelView,
+        record_id: str,
+        where: Mapping[str, Any] | None,
     ) -> bool:
         """Whether the record exists, the actor may read it, and it matches ``where``."""
         qb = QueryBuilder()
-        filters = FilterCompiler(self.model, qb, read_rules(actor))
+        filters = FilterCompiler(self.model, qb, operation.rule_for)
         match = filters.match_nodes(view, "n", {**(where or {}), RECORD_ID: {"eq": record_id}}, "event")
         return bool(await self._read(seq, f"{match} RETURN n.id AS id", qb.params))
 
@@ -232,10 +263,30 @@ class SubscriptionExecutor:
         return await asyncio.shield(pending)  # one subscriber leaving does not cancel the others' read
 
 
+_NOTHING: frozenset[str] = frozenset()
+
+
+def _frozen(values: Iterable[str]) -> frozenset[str]:
+    """``values`` as a set, the one shared empty set where there are none: a subscription keeps a
+    set per filter for its whole life, mostly empty ones, and each empty set costs 200 bytes."""
+    return frozenset(values) or _NOTHING
+
+
 def _involved(payload: Mapping[str, Any]) -> list[tuple[str, str]]:
     """``(label, record id)`` of each record an event names: the record, or both ends."""
     labels = payload.get("labels") or [payload["label"]] * len(payload["ids"])
     return list(zip(labels, payload["ids"], strict=True))
+
+
+def _score_values(event: StreamEvent, score: str) -> dict[str, Any]:
+    payload = event.payload
+    label, record_id = payload["label"], payload["ids"][0]
+    old, new = payload["fields"][score]
+    return {
+        "seq": event.seq, "score": score, "label": label, "id": f"{label}:{record_id}",
+        "oldValue": old, "newValue": new, "delta": (new or 0) - (old or 0),
+        "actor": payload["actor"], "at": datetime_of(payload["at"]),
+    }  # fmt: skip
 
 
 def _change_values(event: StreamEvent) -> dict[str, Any]:
@@ -268,3 +319,30 @@ def _shape(
         else values[selected.name]
         for key, selected in selection.items()
     }
+
+
+@dataclass(frozen=True)
+class _Shape:
+    """A result every subscriber with the same root key and selection gets alike for an event
+    (``detail`` tells apart several results of one event, e.g. the score that moved)."""
+
+    key: str
+    type_name: str
+    selection: Mapping[str, Selected]
+    detail: str = ""
+
+    def shared(
+        self, event: StreamEvent, values: Callable[[StreamEvent], Mapping[str, Any]]
+    ) -> dict[str, Any]:
+        """``{key: value}`` for ``event``, the value shaped from ``values(event)``, built and encoded
+        once for all subscribers asking alike and kept with the event."""
+        result = event.shared.get(self._memo)
+        if result is None:
+            shaped = _shape(self.selection, self.type_name, values(event))
+            result = event.shared[self._memo] = {self.key: orjson.Fragment(orjson.dumps(shaped))}
+        return cast(dict[str, Any], result)
+
+    @cached_property
+    def _memo(self) -> Hashable:
+        """What tells this shape apart in an event's ``shared``."""
+        return (self.key, self.type_name, self.detail, tuple((k, s.name) for k, s in self.selection.items()))
