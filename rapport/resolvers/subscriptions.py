@@ -19,7 +19,7 @@ import asyncio
 from collections.abc import AsyncIterator, Callable, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property, partial
-from typing import Any, cast
+from typing import Any
 
 import orjson
 
@@ -226,7 +226,9 @@ class SubscriptionExecutor:
     async def _readable(self, operation: _Operation, event: StreamEvent) -> bool:
         """Whether every record the event names is one the actor may read now (record rules)."""
         payload = event.payload
-        if operation.restricted.isdisjoint(payload.get("labels") or (payload["label"],)):
+        if not operation.restricted or operation.restricted.isdisjoint(
+            payload.get("labels") or (payload["label"],)
+        ):
             return True  # no rule restricts what it names (most subscribers, most events)
         for label, record_id in _involved(payload):
             if label not in operation.restricted:
@@ -336,13 +338,15 @@ class _Shape:
     ) -> dict[str, Any]:
         """``{key: value}`` for ``event``, the value shaped from ``values(event)``, built and encoded
         once for all subscribers asking alike and kept with the event."""
-        result = event.shared.get(self._memo)
+        result: dict[str, Any] | None = event.shared.get(self._memo)
         if result is None:
             shaped = _shape(self.selection, self.type_name, values(event))
             result = event.shared[self._memo] = {self.key: orjson.Fragment(orjson.dumps(shaped))}
-        return cast(dict[str, Any], result)
+        return result
 
     @cached_property
-    def _memo(self) -> Hashable:
-        """What tells this shape apart in an event's ``shared``."""
-        return (self.key, self.type_name, self.detail, tuple((k, s.name) for k, s in self.selection.items()))
+    def _memo(self) -> str:
+        """What tells this shape apart in an event's ``shared``: a string, whose hash Python keeps,
+        where a tuple's would be worked out again for every event and subscriber."""
+        fields = (f"{key}:{selected.name}" for key, selected in self.selection.items())
+        return "\0".join((self.key, self.type_name, self.detail, *fields))
