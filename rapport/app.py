@@ -14,10 +14,11 @@ from dataclasses import dataclass
 from functools import partial
 
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route, WebSocketRoute
-from starlette.types import Receive, Scope, Send
+from starlette.routing import Route
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from rapport.algorithms.jobs import influence_job, segments_job
 from rapport.algorithms.schedule import recurring
@@ -71,12 +72,22 @@ async def graphql(request: Request) -> Response:
     return await state_of(request).graphql(request)
 
 
-class SubscriptionsEndpoint:
-    """The WebSocket side of ``/graphql``, routed as a bare ASGI app: a function endpoint gets
-    Starlette's ``WebSocket`` and exception-handling wrappers, alive as long as the connection,
-    around what the subscription server wraps again itself."""
+class SubscriptionsFirst:
+    """Middleware handing WebSocket connections to ``/graphql`` straight to the subscription server.
+
+    Routed like the HTTP endpoints, each connection would keep Starlette's routing and
+    exception-handling layers (and their wrappers of every message sent) around what the
+    subscription server wraps again itself, for as long as it is open; it has its own error
+    handling. Only Starlette's outermost middleware, which leaves WebSockets alone, comes before it.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "websocket" or scope["path"] != "/graphql":
+            await self.app(scope, receive, send)
+            return
         server = scope["app"].state.rapport.subscriptions
         if server is None:
             reason = "subscriptions need an event stream (RAPPORT_REDIS_URL)"
@@ -132,11 +143,15 @@ def create_app(
     routes = [
         Route("/health", health, methods=["GET"]),
         Route("/graphql", graphql, methods=["GET", "POST"]),
-        WebSocketRoute("/graphql", SubscriptionsEndpoint()),
         Route("/db/{database}/query/v2", cypher_query, methods=["POST"]),
         Route("/auth/token", password_login, methods=["POST"]),
     ]
-    return Starlette(routes=routes, lifespan=lifespan, exception_handlers=EXCEPTION_HANDLERS)
+    return Starlette(
+        routes=routes,
+        middleware=[Middleware(SubscriptionsFirst)],
+        lifespan=lifespan,
+        exception_handlers=EXCEPTION_HANDLERS,
+    )
 
 
 def app_from_environment() -> Starlette:

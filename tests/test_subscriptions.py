@@ -6,15 +6,17 @@ only the records it may read."""
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 
 import orjson
 import pytest
 import websockets
 
 from rapport.auth.actor import Role
+from rapport.graph.types import GraphStore
 from rapport.schema.graphql_subscription_types import MAX_SUBSCRIPTIONS_PER_CONNECTION
 from tests.demo_facts import rep_with_own_and_other_deal
-from tests.live_api import CHANGES, LiveApi, connect, next_change, subscribe
+from tests.live_api import CHANGES, LiveApi, connect, live_api, next_change, subscribe
 
 
 async def test_a_committed_change_arrives_and_a_resuming_client_gets_what_it_missed(live: LiveApi) -> None:
@@ -131,3 +133,23 @@ async def test_a_ping_is_answered_with_a_pong(live: LiveApi) -> None:
     finally:
         await socket.close()
     assert pong["type"] == "pong"
+
+
+async def test_only_graphql_speaks_websocket(live: LiveApi) -> None:
+    ws_base = live.base_url.replace("http", "ws")
+    with pytest.raises(websockets.InvalidStatus) as refused:
+        await websockets.connect(f"{ws_base}/health")
+    assert refused.value.response.status_code == 403
+
+
+async def test_without_an_event_stream_subscriptions_are_refused_and_queries_still_served(
+    demo_store: GraphStore, tmp_path: Path
+) -> None:
+    if demo_store.backend != "neo4j":
+        pytest.skip("the embedded FalkorDB server always holds the event stream")
+    async with live_api(demo_store, "", tmp_path) as api:
+        with pytest.raises(websockets.InvalidStatus) as refused:
+            await connect(api, api.token("admin"))
+        assert refused.value.response.status_code == 403
+        answer = await api.mutate("{ accounts(first: 1) { totalCount } }")
+        assert answer["accounts"]["totalCount"] > 0
