@@ -182,18 +182,10 @@ class _Operations:
         assert context_value is not None  # strawberry always passes the connection's context
         return self._results(query or "", variable_values or {}, context_value, operation_name)
 
-    async def subscribe(
-        self,
-        query: str | None,
-        variable_values: dict[str, Any] | None = None,
-        context_value: dict[str, Any] | None = None,
-        root_value: object = None,
-        operation_name: str | None = None,
-        **_: object,
-    ) -> AsyncGenerator[ExecutionResult, None]:
-        """The operation's results one by one (the legacy protocol's handler calls this)."""
-        batches = await self.stream(query, variable_values, context_value, root_value, operation_name)
-        return _one_by_one(batches)
+    async def subscribe(self, *args: Any, **kwargs: Any) -> AsyncGenerator[ExecutionResult, None]:
+        """The operation's results one by one (the legacy protocol's handler calls this, as it
+        would the schema's ``subscribe``, with :meth:`stream`'s arguments)."""
+        return _one_by_one(await self.stream(*args, **kwargs))
 
     async def _results(
         self, query: str, given: dict[str, Any], context: dict[str, Any], operation_name: str | None
