@@ -187,9 +187,10 @@ class SubscriptionExecutor:
         min_delta = float(args.get("minDelta") or 0.0)
         selection = operation.fields("ScoreChange")
         shapes = {
-            score: _Shape(operation.selected.key, "ScoreChange", selection, score)
+            score: (_Shape(operation.selected.key, "ScoreChange", selection, score), values)
             for view in scored.values()
             for score in view.scores
+            for values in [partial(_score_values, score=score)]
         }
         async for events in self._batches(operation, args.get("since")):
             results = []
@@ -209,7 +210,8 @@ class SubscriptionExecutor:
                 ]
                 if moved and await self._readable(operation, event):
                     for score in moved:
-                        results.append(shapes[score].shared(event, partial(_score_values, score=score)))
+                        shape, values = shapes[score]
+                        results.append(shape.shared(event, values))
             if results:
                 yield results
 
@@ -233,7 +235,7 @@ class SubscriptionExecutor:
         for label, record_id in _involved(payload):
             if label not in operation.restricted:
                 continue
-            if event.payload["type"] == "deleted":
+            if payload["type"] == "deleted":
                 return False  # a deleted record cannot be checked any more: show it only to the unrestricted
             if not await self._matches(operation, event.seq, self.model.view(label), record_id, None):
                 return False
