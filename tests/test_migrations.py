@@ -99,3 +99,30 @@ async def test_concurrent_migrators_apply_each_file_once(
         await other.close()
     assert sorted(m.version for applied in results for m in applied) == [1, 2, 3, 4, 5]
     assert await store.read("MATCH (a:Applied) RETURN count(a) AS n") == [{"n": 5}]
+
+
+async def test_migrating_through_a_version_leaves_the_later_ones_pending(
+    store: GraphStore, tmp_path: Path
+) -> None:
+    directory = write_migrations(tmp_path / "m", {
+        "V001__a.cypher": "CREATE INDEX a_x IF NOT EXISTS FOR (n:A) ON (n.x);",
+        "V002__b.cypher": "CREATE INDEX b_x IF NOT EXISTS FOR (n:B) ON (n.x);",
+        "V003__c.cypher": "CREATE (:Thing);",
+    })  # fmt: skip
+    runner = MigrationRunner(store, discover(directory))
+    assert [m.version for m in await runner.migrate(through=1)] == [1]
+    assert [s.state for s in await runner.status()] == ["applied", "pending", "pending"]
+    assert [m.version for m in await runner.migrate()] == [2, 3]
+
+
+async def test_schema_migrations_applied_together_fail_together_naming_each_file(
+    store: GraphStore, tmp_path: Path
+) -> None:
+    directory = write_migrations(tmp_path / "m", {
+        "V001__index.cypher": "CREATE INDEX a_x IF NOT EXISTS FOR (n:A) ON (n.x);",
+        "V002__broken.cypher": "CREATE INDEX b_x IF NOT EXISTS FOR (n:B) ON (n.x;",
+    })  # fmt: skip
+    with pytest.raises(MigrationError, match=r"V001__index\.cypher, V002__broken\.cypher failed"):
+        await MigrationRunner(store, discover(directory)).migrate()
+    states = [s.state for s in await MigrationRunner(store, discover(directory)).status()]
+    assert states == ["pending", "pending"]

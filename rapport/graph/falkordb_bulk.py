@@ -17,7 +17,9 @@ from __future__ import annotations
 
 import asyncio
 import struct
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from functools import partial
+from itertools import chain
 from typing import Any
 
 import numpy as np
@@ -48,13 +50,21 @@ def encode_value(value: Any) -> bytes:
     raise QueryError(f"cannot bulk-load a value of type {type(value).__name__}")
 
 
+# Columns of one type without nulls, the common case, encode without per-value dispatch.
+_SINGLE_TYPE: dict[type, Callable[[Any], bytes]] = {
+    int: partial(_LONG.pack, 4),
+    float: partial(_DOUBLE.pack, 2),
+    bool: partial(_BOOL.pack, 1),
+}
+
+
 def encode_column(values: Sequence[Any]) -> list[bytes]:
-    """A column of values; strings and integers, the common cases, take a fast path."""
-    kinds = {type(v) for v in values if v is not None}
-    if kinds == {str}:
+    """A column of values; columns of one type take a fast path."""
+    kinds = set(map(type, values))
+    if kinds <= {str, type(None)}:
         return [_NULL if v is None else b"\x03" + v.encode() + b"\x00" for v in values]
-    if kinds == {int}:
-        return [_NULL if v is None else _LONG.pack(4, v) for v in values]
+    if len(kinds) == 1 and (encode := _SINGLE_TYPE.get(kinds.pop())) is not None:
+        return list(map(encode, values))
     return [encode_value(v) for v in values]
 
 
@@ -70,7 +80,36 @@ def _rows(columns: list[list[bytes]], prefix: list[bytes] | None = None) -> byte
         columns = [prefix, *columns]
     if not columns:
         return b""
-    return b"".join(b for row in zip(*columns, strict=True) for b in row)
+    return b"".join(chain.from_iterable(zip(*columns, strict=True)))
+
+
+def node_blob(batch: NodeBatch) -> bytes:
+    """One label's blob: header, then each node's property values."""
+    keys = list(batch.columns)
+    return _header(batch.label, keys) + _rows([encode_column(batch.columns[k]) for k in keys])
+
+
+def relationship_blob(
+    batch: RelationshipBatch, sources: Mapping[str, int], targets: Mapping[str, int]
+) -> bytes:
+    """One relationship type's blob: header, then each relationship's two node numbers
+    (looked up in ``sources`` and ``targets``) and its property values."""
+    ends = np.empty((len(batch), 2), dtype=np.uint64)  # native order, as the module reads it
+    ends[:, 0] = _numbers_of(batch.source_label, sources, batch.sources)
+    ends[:, 1] = _numbers_of(batch.target_label, targets, batch.targets)
+    keys = list(batch.columns)
+    if not keys:
+        return _header(batch.type, keys) + ends.tobytes()
+    raw = ends.tobytes()
+    pairs = [raw[i : i + 16] for i in range(0, len(raw), 16)]
+    return _header(batch.type, keys) + _rows([encode_column(batch.columns[k]) for k in keys], prefix=pairs)
+
+
+def _numbers_of(label: str, numbers: Mapping[str, int], ids: Sequence[str]) -> list[int]:
+    try:
+        return [numbers[i] for i in ids]
+    except KeyError as missing:
+        raise QueryError(f"relationship endpoint {label} {missing} was not loaded before it") from None
 
 
 class FalkorBulkLoad:
@@ -116,33 +155,17 @@ class FalkorBulkLoad:
         ids = batch.columns["id"]
         numbers.update(zip(ids, range(self._next_node, self._next_node + count), strict=True))
         self._next_node += count
-        keys = list(batch.columns)
-        body = _rows([encode_column(batch.columns[k]) for k in keys])
-        await self._send(count, 0, _header(batch.label, keys) + body, is_label=True)
+        await self._send(count, 0, node_blob(batch), is_label=True)
         self.nodes += count
 
     async def write_relationships(self, batch: RelationshipBatch) -> None:
         count = len(batch)
         if not count:
             return
-        ends = np.empty((count, 2), dtype=np.uint64)  # native order, as the module reads it
-        ends[:, 0] = self._lookup(batch.source_label, batch.sources)
-        ends[:, 1] = self._lookup(batch.target_label, batch.targets)
-        keys = list(batch.columns)
-        if keys:
-            pairs = [row.tobytes() for row in ends]
-            body = _rows([encode_column(batch.columns[k]) for k in keys], prefix=pairs)
-        else:
-            body = ends.tobytes()
-        await self._send(0, count, _header(batch.type, keys) + body, is_label=False)
+        sources = self._numbers.get(batch.source_label, {})
+        targets = self._numbers.get(batch.target_label, {})
+        await self._send(0, count, relationship_blob(batch, sources, targets), is_label=False)
         self.relationships += count
-
-    def _lookup(self, label: str, ids: Sequence[str]) -> list[int]:
-        numbers = self._numbers.get(label, {})
-        try:
-            return [numbers[i] for i in ids]
-        except KeyError as missing:
-            raise QueryError(f"relationship endpoint {label} {missing} was not loaded before it") from None
 
     async def finish(self) -> None:
         if self._in_flight is not None:

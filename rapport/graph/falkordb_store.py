@@ -25,7 +25,7 @@ from rapport.graph.errors import (
 )
 from rapport.graph.falkordb_batch import GUARD_ERROR, compose
 from rapport.graph.falkordb_bulk import FalkorBulkLoad
-from rapport.graph.falkordb_ddl import translate
+from rapport.graph.falkordb_ddl import IndexKind, IndexSpec, merged_indexes, translate
 from rapport.graph.types import BulkSink, Params, Record, Statement, Table
 from rapport.graph.values import from_falkordb
 
@@ -42,6 +42,11 @@ _CODES = (
     ("Division by zero", "Neo.ClientError.Statement.ArithmeticError"),
     ("is not registered", "Neo.ClientError.Procedure.ProcedureNotFound"),
 )
+
+
+def _unique(label: str, properties: Sequence[str]) -> list[Any]:
+    """The arguments naming a unique node constraint in ``GRAPH.CONSTRAINT``."""
+    return ["UNIQUE", "NODE", label, "PROPERTIES", len(properties), *properties]
 
 
 def _translate_error(error: Exception) -> StoreError:
@@ -174,18 +179,38 @@ class FalkorDBStore:
             ) from error
         return composed.split(row)
 
-    async def run_schema(self, statement: str) -> None:
-        steps = translate(statement)
-        for cypher in steps.cypher:
-            try:
-                await self.write(cypher)
-            except QueryError as error:
-                if not (steps.if_not_exists and "already indexed" in str(error)):
-                    raise
-        if steps.cypher:
+    async def run_schema(self, *statements: str) -> None:
+        steps = [translate(statement) for statement in statements]
+        indexes = merged_indexes(steps, await self._indexed())
+        for index in indexes:
+            await self._create_index(index)
+        if any(step.index for step in steps):
             await self._indexes_built()
-        if steps.unique is not None:
-            await self._create_unique_constraint(*steps.unique, if_not_exists=steps.if_not_exists)
+        uniques = [(step.unique, step.if_not_exists) for step in steps if step.unique is not None]
+        for (label, properties), if_not_exists in uniques:
+            await self._request_unique_constraint(label, properties, if_not_exists=if_not_exists)
+        await self._constraints_built([unique for unique, _ in uniques])
+
+    async def _indexed(self) -> dict[tuple[IndexKind, str, bool], set[str]]:
+        """The attributes indexed now, by kind of index and label (or relationship type)."""
+        indexed: dict[tuple[IndexKind, str, bool], set[str]] = {}
+        rows = await self.read("CALL db.indexes() YIELD label, types, entitytype RETURN *")
+        for row in rows:
+            for attribute, kinds in row["types"].items():
+                for kind in kinds:
+                    key = (kind, row["label"], row["entitytype"] == "RELATIONSHIP")
+                    indexed.setdefault(key, set()).add(attribute)
+        return indexed
+
+    async def _create_index(self, index: IndexSpec) -> None:
+        try:
+            await self.write(index.cypher)
+        except QueryError as error:
+            if not (index.if_not_exists and "already indexed" in str(error)):
+                raise
+            if len(index.properties) > 1:  # another process indexed some of them meanwhile
+                for part in index.one_by_one():
+                    await self._create_index(part)
 
     async def _indexes_built(self, wait_s: float = _SCHEMA_WAIT_S) -> None:
         """Wait until no index is still being built (at most ``wait_s`` seconds).
@@ -203,35 +228,39 @@ class FalkorDBStore:
                 raise QueryError(f"indexes on {', '.join(building)} not built in time")
             await asyncio.sleep(0.02)
 
-    async def _create_unique_constraint(
-        self, label: str, properties: list[str], *, if_not_exists: bool
+    async def _request_unique_constraint(
+        self, label: str, properties: Sequence[str], *, if_not_exists: bool
     ) -> None:
-        args = ["UNIQUE", "NODE", label, "PROPERTIES", len(properties), *properties]
         try:
-            await self._command("GRAPH.CONSTRAINT", "CREATE", self._graph_name, *args)
+            await self._command("GRAPH.CONSTRAINT", "CREATE", self._graph_name, *_unique(label, properties))
         except QueryError as error:
             if not (if_not_exists and "already exists" in str(error)):
                 raise
-        # FalkorDB builds constraints in the background: wait for the verdict.
+
+    async def _constraints_built(self, uniques: list[tuple[str, list[str]]]) -> None:
+        """Wait for FalkorDB's verdict on each unique constraint, built in the background."""
         deadline = asyncio.get_running_loop().time() + _SCHEMA_WAIT_S
-        while True:
+        waiting = {(label, tuple(properties)) for label, properties in uniques}
+        while waiting:
             rows = await self.read(
                 "CALL db.constraints() YIELD label, properties, status RETURN label, properties, status"
             )
-            status = next(
-                (r["status"] for r in rows if r["label"] == label and r["properties"] == properties),
-                None,
-            )
-            if status == "OPERATIONAL":
-                return
-            if status == "FAILED":
-                await self._command("GRAPH.CONSTRAINT", "DROP", self._graph_name, *args)
-                raise ConstraintViolation(
-                    f"existing {label} nodes share a value of {', '.join(properties)}: cannot make it unique"
-                )
-            if asyncio.get_running_loop().time() > deadline:
+            status = {(r["label"], tuple(r["properties"])): r["status"] for r in rows}
+            for label, properties in sorted(waiting):
+                if status.get((label, properties)) == "FAILED":
+                    await self._command(
+                        "GRAPH.CONSTRAINT", "DROP", self._graph_name, *_unique(label, properties)
+                    )
+                    shared = ", ".join(properties)
+                    raise ConstraintViolation(
+                        f"existing {label} nodes share a value of {shared}: cannot make it unique"
+                    )
+            waiting = {unique for unique in waiting if status.get(unique) != "OPERATIONAL"}
+            if waiting and asyncio.get_running_loop().time() > deadline:
+                label, properties = min(waiting)
                 raise QueryError(f"constraint on {label}({', '.join(properties)}) not built in time")
-            await asyncio.sleep(0.02)
+            if waiting:
+                await asyncio.sleep(0.02)
 
     async def _command(self, *args: Any) -> Any:
         try:

@@ -178,8 +178,9 @@ class Neo4jStore:
         except (neo4j_errors.Neo4jError, neo4j_errors.DriverError, OSError) as error:
             raise _translate_error(error) from error
 
-    async def run_schema(self, statement: str) -> None:
-        await self._auto_commit(statement)
+    async def run_schema(self, *statements: str) -> None:
+        for statement in statements:
+            await self._auto_commit(statement)
         await self._wait_for_indexes()
 
     async def _wait_for_indexes(self) -> None:

@@ -61,9 +61,9 @@ class OneQueryAtATime:
         async with self._turn:
             return await self._store.write_transaction(statements, timeout=timeout)
 
-    async def run_schema(self, statement: str) -> None:
+    async def run_schema(self, *statements: str) -> None:
         async with self._turn:
-            await self._store.run_schema(statement)
+            await self._store.run_schema(*statements)
 
     async def delete_in_batches(
         self, match: str, params: Params | None = None, *, batch_size: int = 10_000

@@ -160,8 +160,9 @@ class GraphStore(Protocol):
         """
         ...
 
-    async def run_schema(self, statement: str) -> None:
-        """Run one index or constraint statement written in Neo4j's DDL syntax."""
+    async def run_schema(self, *statements: str) -> None:
+        """Run index and constraint statements written in Neo4j's DDL syntax; return once all
+        are built. Statements given together may be built together (faster on a full graph)."""
         ...
 
     async def delete_in_batches(

@@ -13,7 +13,7 @@ import os
 import re
 import socket
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
@@ -27,6 +27,8 @@ _BOOTSTRAP = (
     "FOR (m:_Migration) REQUIRE m.version IS UNIQUE",
     "CREATE CONSTRAINT rapport_migration_lock IF NOT EXISTS FOR (l:_MigrationLock) REQUIRE l.name IS UNIQUE",
 )
+# V001__unique_ids: the id indexes through which bulk writes find relationship endpoints.
+UNIQUE_IDS_VERSION = 1
 _DDL = re.compile(
     r"^\s*(CREATE|DROP)\s+((RANGE|TEXT|POINT|FULLTEXT|VECTOR|LOOKUP)\s+)?(CONSTRAINT|INDEX)\b",
     re.IGNORECASE,
@@ -117,16 +119,21 @@ class MigrationRunner:
             )
         return [m for m in self._migrations if states.get(m.version) == "pending"]
 
-    async def migrate(self) -> list[Migration]:
-        """Apply every pending migration in order; return those applied by this call."""
+    async def migrate(self, *, through: int | None = None) -> list[Migration]:
+        """Apply every pending migration in order (those up to version ``through``, when
+        given); return those applied by this call.
+
+        Consecutive migrations of schema statements only are applied together, so a
+        store can build the indexes of one label in one pass; each is recorded once
+        all of them are built. Data migrations are applied and recorded one by one.
+        """
         await self._bootstrap()
         await self._acquire()
         try:
-            applied = []
-            for migration in await self.pending():
-                await self._apply(migration)
-                applied.append(migration)
-            return applied
+            pending = [m for m in await self.pending() if through is None or m.version <= through]
+            for group in _apply_groups(pending):
+                await self._apply(group)
+            return pending
         finally:
             await self._store.write(_RELEASE, {"me": self._me})
 
@@ -159,25 +166,48 @@ class MigrationRunner:
                 )
             await asyncio.sleep(0.25)
 
-    async def _apply(self, migration: Migration) -> None:
+    async def _apply(self, group: list[Migration]) -> None:
         started = time.monotonic()
-        for statement in migration.statements:
-            try:
+        schema: list[str] = []
+        try:
+            for statement in (s for migration in group for s in migration.statements):
                 if is_schema_statement(statement):
-                    await self._store.run_schema(statement)
-                else:
-                    await self._store.write(statement)
-            except QueryError as error:
-                raise MigrationError(f"{migration.file_name} failed: {error}") from error
-        await self._store.write(
-            _RECORD,
-            {
-                "version": migration.version,
-                "description": migration.description,
-                "checksum": migration.checksum,
-                "appliedAt": now_millis(),
-                "executionMs": int((time.monotonic() - started) * 1000),
-            },
-        )
+                    schema.append(statement)
+                    continue
+                if schema:
+                    await self._store.run_schema(*schema)
+                    schema = []
+                await self._store.write(statement)
+            if schema:
+                await self._store.run_schema(*schema)
+        except QueryError as error:
+            names = ", ".join(migration.file_name for migration in group)
+            raise MigrationError(f"{names} failed: {error}") from error
+        for migration in group:
+            await self._store.write(
+                _RECORD,
+                {
+                    "version": migration.version,
+                    "description": migration.description,
+                    "checksum": migration.checksum,
+                    "appliedAt": now_millis(),
+                    "executionMs": int((time.monotonic() - started) * 1000),
+                },
+            )
         # Keep the lease alive across long migration runs.
         await self._store.write(_ACQUIRE, {"me": self._me, "now": now_millis(), "lease_ms": self._lease_ms})
+
+
+def _apply_groups(migrations: list[Migration]) -> Iterator[list[Migration]]:
+    """Runs of consecutive schema-only migrations, and each data migration on its own."""
+    run: list[Migration] = []
+    for migration in migrations:
+        if all(is_schema_statement(s) for s in migration.statements):
+            run.append(migration)
+            continue
+        if run:
+            yield run
+            run = []
+        yield [migration]
+    if run:
+        yield run
