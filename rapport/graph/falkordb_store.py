@@ -29,8 +29,9 @@ from rapport.graph.falkordb_ddl import IndexKind, IndexSpec, merged_indexes, tra
 from rapport.graph.types import BulkSink, Params, Record, Statement, Table
 from rapport.graph.values import from_falkordb
 
-_SCHEMA_WAIT_S = 60.0  # how long an index or constraint may take to build
-_LOAD_WAIT_S = 600.0  # how long rebuilding a stored graph's indexes may take when it is opened
+# How long building indexes and constraints may take: on opening a stored graph, or after a
+# schema change (those of the 1,000,000-customer demo graph take about a minute).
+_BUILD_WAIT_S = 600.0
 
 # FalkorDB's error messages, by the Neo4j status code of the same mistake.
 _CODES = (
@@ -111,7 +112,7 @@ class FalkorDBStore:
         # A FalkorDB that has just loaded a graph rebuilds its indexes in the background (a
         # vector index of 100,000 embeddings takes about 20 s); until then, queries that use
         # one miss records or, for vector indexes, fail.
-        await store._indexes_built(_LOAD_WAIT_S)
+        await store._indexes_built()
         return store
 
     @property
@@ -212,13 +213,13 @@ class FalkorDBStore:
                 for part in index.one_by_one():
                     await self._create_index(part)
 
-    async def _indexes_built(self, wait_s: float = _SCHEMA_WAIT_S) -> None:
-        """Wait until no index is still being built (at most ``wait_s`` seconds).
+    async def _indexes_built(self) -> None:
+        """Wait until no index is still being built.
 
         FalkorDB returns from ``CREATE INDEX`` at once and fills the index in
         the background; until it is done, queries served by it miss records.
         """
-        deadline = asyncio.get_running_loop().time() + wait_s
+        deadline = asyncio.get_running_loop().time() + _BUILD_WAIT_S
         while True:
             rows = await self.read("CALL db.indexes() YIELD label, status RETURN label, status")
             building = sorted({r["label"] for r in rows if r["status"] != "OPERATIONAL"})
@@ -239,7 +240,7 @@ class FalkorDBStore:
 
     async def _constraints_built(self, uniques: list[tuple[str, list[str]]]) -> None:
         """Wait for FalkorDB's verdict on each unique constraint, built in the background."""
-        deadline = asyncio.get_running_loop().time() + _SCHEMA_WAIT_S
+        deadline = asyncio.get_running_loop().time() + _BUILD_WAIT_S
         waiting = {(label, tuple(properties)) for label, properties in uniques}
         while waiting:
             rows = await self.read(
