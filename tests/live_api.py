@@ -26,8 +26,8 @@ CHANGES = "subscription($since: Int, $labels: [String!]) { changes(since: $since
 
 
 async def committed_seq(store: GraphStore) -> int:
-    """The sequence number of the newest committed outbox record (0 when none)."""
-    rows = await store.read("MATCH (o:_Outbox) RETURN max(o.seq) AS seq")
+    """The sequence number of the newest committed outbox record (0 when none), pruned or not."""
+    rows = await store.read("OPTIONAL MATCH (s:_OutboxSequence {name: 'events'}) RETURN s.value AS seq")
     return int(rows[0]["seq"] or 0)
 
 

@@ -32,6 +32,14 @@ async def test_nodes_and_relationships_have_one_shape(store: GraphStore) -> None
     assert works_at.end_element_id == account.element_id
 
 
+async def test_nodes_inside_lists_and_maps_keep_their_shape_beside_scalars(store: GraphStore) -> None:
+    await store.write("CREATE (:Customer {id: 'c1'})")
+    (row,) = await store.read("MATCH (c:Customer) RETURN [c] AS list, {who: c} AS map, c.id AS id, 1.5 AS f")
+    assert isinstance(row["list"][0], GraphNode) and row["list"][0].properties == {"id": "c1"}
+    assert isinstance(row["map"]["who"], GraphNode) and row["map"]["who"].labels == frozenset({"Customer"})
+    assert (row["id"], row["f"]) == ("c1", 1.5)
+
+
 async def test_paths_come_back_as_nodes_and_relationships_in_order(store: GraphStore) -> None:
     await store.write(
         "CREATE (:Customer {id: 'a'})-[:KNOWS]->(:Customer {id: 'b'})-[:KNOWS]->(:Customer {id: 'c'})"

@@ -8,7 +8,6 @@ from typing import Any
 
 import redis.exceptions
 from falkordb.asyncio import FalkorDB
-from falkordb.asyncio.query_result import QueryResult
 from redis.asyncio import BlockingConnectionPool
 
 from rapport.graph.bulk import BulkWriter
@@ -26,8 +25,8 @@ from rapport.graph.errors import (
 from rapport.graph.falkordb_batch import GUARD_ERROR, compose
 from rapport.graph.falkordb_bulk import FalkorBulkLoad
 from rapport.graph.falkordb_ddl import IndexKind, IndexSpec, merged_indexes, translate
+from rapport.graph.falkordb_results import CompactResult, compact_result, decoded_rows, query_command
 from rapport.graph.types import BulkSink, Params, Record, Statement, Table
-from rapport.graph.values import from_falkordb
 
 # How long building indexes and constraints may take: on opening a stored graph, or after a
 # schema change (those of the 1,000,000-customer demo graph take about a minute).
@@ -125,10 +124,12 @@ class FalkorDBStore:
 
     async def _run(
         self, cypher: str, params: Params | None, timeout: float | None, *, read_only: bool
-    ) -> QueryResult:
-        run = self._graph.ro_query if read_only else self._graph.query
+    ) -> CompactResult:
+        command = query_command(
+            self._graph_name, cypher, params or {}, self._timeout_ms(timeout), read_only=read_only
+        )
         try:
-            return await run(cypher, dict(params or {}), timeout=self._timeout_ms(timeout))
+            return compact_result(await self._client.connection.execute_command(*command))
         except (redis.exceptions.RedisError, OSError) as error:
             raise _translate_error(error) from error
 
@@ -136,11 +137,8 @@ class FalkorDBStore:
         self, cypher: str, params: Params | None, timeout: float | None, *, read_only: bool
     ) -> list[Record]:
         result = await self._run(cypher, params, timeout, read_only=read_only)
-        names = [column[1] for column in result.header]
-        return [
-            {name: from_falkordb(value) for name, value in zip(names, row, strict=True)}
-            for row in result.result_set
-        ]
+        rows = await decoded_rows(result.cells, self._graph)
+        return [dict(zip(result.columns, row, strict=True)) for row in rows]
 
     async def read(
         self, cypher: str, params: Params | None = None, *, timeout: float | None = None
@@ -150,11 +148,10 @@ class FalkorDBStore:
     async def read_table(
         self, cypher: str, params: Params | None = None, *, timeout: float | None = None, max_rows: int
     ) -> Table:
-        # FalkorDB sends the whole result at once; only the first rows are converted.
+        # FalkorDB sends the whole result at once; only the first rows are decoded.
         result = await self._run(cypher, params, timeout, read_only=True)
-        rows = [[from_falkordb(value) for value in row] for row in result.result_set[:max_rows]]
-        columns = tuple(column[1] for column in result.header)
-        return Table(columns, rows, truncated=len(result.result_set) > max_rows)
+        rows = await decoded_rows(result.cells[:max_rows], self._graph)
+        return Table(tuple(result.columns), rows, truncated=len(result.cells) > max_rows)
 
     async def write(
         self, cypher: str, params: Params | None = None, *, timeout: float | None = None
