@@ -68,6 +68,13 @@ async def test_get_serves_queries_and_refuses_mutations(api: ApiClient) -> None:
     assert wrong_type.status_code == 415
 
 
+async def test_graphql_answers_get_and_post_only(api: ApiClient) -> None:
+    headers = {"Authorization": f"Bearer {api.token('admin')}"}
+    for method in ("PUT", "DELETE", "PATCH"):
+        response = await api.http.request(method, "/graphql", content=b"{}", headers=headers)
+        assert response.status_code == 405 and response.headers["allow"] == "GET, HEAD, POST"
+
+
 async def test_graphiql_for_browsers(api: ApiClient) -> None:
     page = await api.http.get("/graphql", headers={"Accept": "text/html"})
     assert page.status_code == 200 and "graphiql" in page.text.lower()
