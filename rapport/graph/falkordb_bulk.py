@@ -33,38 +33,40 @@ _DOUBLE = struct.Struct("=Bd")
 _LONG = struct.Struct("=Bq")
 
 
+def _string(value: str) -> bytes:
+    return b"\x03" + value.encode() + b"\x00"
+
+
+# The scalar encoders, by type; bool comes before int, as a bool is an int too.
+_ENCODERS: dict[type, Callable[[Any], bytes]] = {
+    bool: partial(_BOOL.pack, 1),
+    int: partial(_LONG.pack, 4),
+    float: partial(_DOUBLE.pack, 2),
+    str: _string,
+}
+
+
 def encode_value(value: Any) -> bytes:
     """One property value in the bulk format."""
     if value is None:
         return _NULL
-    if isinstance(value, bool):
-        return _BOOL.pack(1, value)
-    if isinstance(value, int):
-        return _LONG.pack(4, value)
-    if isinstance(value, float):
-        return _DOUBLE.pack(2, value)
-    if isinstance(value, str):
-        return b"\x03" + value.encode() + b"\x00"
+    for kind, encode in _ENCODERS.items():
+        if isinstance(value, kind):
+            return encode(value)
     if isinstance(value, list | tuple):
         return _LONG.pack(5, len(value)) + b"".join(encode_value(v) for v in value)
     raise QueryError(f"cannot bulk-load a value of type {type(value).__name__}")
 
 
-# Columns of one type without nulls, the common case, encode without per-value dispatch.
-_SINGLE_TYPE: dict[type, Callable[[Any], bytes]] = {
-    int: partial(_LONG.pack, 4),
-    float: partial(_DOUBLE.pack, 2),
-    bool: partial(_BOOL.pack, 1),
-}
-
-
 def encode_column(values: Sequence[Any]) -> list[bytes]:
-    """A column of values; columns of one type take a fast path."""
+    """A column of values; a column of one type (and nulls) takes a fast path."""
     kinds = set(map(type, values))
-    if kinds <= {str, type(None)}:
+    nullable = type(None) in kinds
+    kinds.discard(type(None))
+    if kinds == {str}:  # the commonest column, encoded inline
         return [_NULL if v is None else b"\x03" + v.encode() + b"\x00" for v in values]
-    if len(kinds) == 1 and (encode := _SINGLE_TYPE.get(kinds.pop())) is not None:
-        return list(map(encode, values))
+    if len(kinds) == 1 and (encode := _ENCODERS.get(kinds.pop())) is not None:
+        return [_NULL if v is None else encode(v) for v in values] if nullable else list(map(encode, values))
     return [encode_value(v) for v in values]
 
 

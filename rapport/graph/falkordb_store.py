@@ -128,9 +128,10 @@ class FalkorDBStore:
         command = query_command(
             self._graph_name, cypher, params or {}, self._timeout_ms(timeout), read_only=read_only
         )
+        reply = await self._command(*command)
         try:
-            return compact_result(await self._client.connection.execute_command(*command))
-        except (redis.exceptions.RedisError, OSError) as error:
+            return compact_result(reply)
+        except redis.exceptions.ResponseError as error:  # one the reply carries, raised by the query
             raise _translate_error(error) from error
 
     async def _query(
@@ -244,21 +245,19 @@ class FalkorDBStore:
                 "CALL db.constraints() YIELD label, properties, status RETURN label, properties, status"
             )
             status = {(r["label"], tuple(r["properties"])): r["status"] for r in rows}
-            for label, properties in sorted(waiting):
-                if status.get((label, properties)) == "FAILED":
-                    await self._command(
-                        "GRAPH.CONSTRAINT", "DROP", self._graph_name, *_unique(label, properties)
-                    )
-                    shared = ", ".join(properties)
-                    raise ConstraintViolation(
-                        f"existing {label} nodes share a value of {shared}: cannot make it unique"
-                    )
+            for label, properties in sorted(u for u in waiting if status.get(u) == "FAILED"):
+                await self._command("GRAPH.CONSTRAINT", "DROP", self._graph_name, *_unique(label, properties))
+                shared = ", ".join(properties)
+                raise ConstraintViolation(
+                    f"existing {label} nodes share a value of {shared}: cannot make it unique"
+                )
             waiting = {unique for unique in waiting if status.get(unique) != "OPERATIONAL"}
-            if waiting and asyncio.get_running_loop().time() > deadline:
+            if not waiting:
+                return
+            if asyncio.get_running_loop().time() > deadline:
                 label, properties = min(waiting)
                 raise QueryError(f"constraint on {label}({', '.join(properties)}) not built in time")
-            if waiting:
-                await asyncio.sleep(0.02)
+            await asyncio.sleep(0.02)
 
     async def _command(self, *args: Any) -> Any:
         try:

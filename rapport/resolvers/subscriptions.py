@@ -187,10 +187,12 @@ class SubscriptionExecutor:
         min_delta = float(args.get("minDelta") or 0.0)
         selection = operation.fields("ScoreChange")
         shapes = {
-            score: (_Shape(operation.selected.key, "ScoreChange", selection, score), values)
+            score: (
+                _Shape(operation.selected.key, "ScoreChange", selection, score),
+                partial(_score_values, score=score),
+            )
             for view in scored.values()
             for score in view.scores
-            for values in [partial(_score_values, score=score)]
         }
         async for events in self._batches(operation, args.get("since")):
             results = []
