@@ -47,6 +47,26 @@ async def test_a_committed_change_arrives_and_a_resuming_client_gets_what_it_mis
     assert missed[0]["seq"] < missed[1]["seq"]
 
 
+async def test_subscribers_of_one_document_get_the_fields_their_own_variables_select(live: LiveApi) -> None:
+    # The server shares one selection among the subscriptions of a document: not across variables.
+    query = (
+        "subscription($since: Int, $labels: [String!], $detailed: Boolean!) {"
+        " changes(since: $since, labels: $labels) { seq fields @include(if: $detailed) } }"
+    )
+    since = await live.published_seq()
+    sockets = [await connect(live, live.token("admin")) for _ in range(2)]
+    try:
+        for socket, detailed in zip(sockets, (True, False), strict=True):
+            await subscribe(socket, {"since": since, "labels": ["Account"], "detailed": detailed}, query)
+        await live.mutate('mutation { createAccount(fields: {name: "Shared selection"}) { record { id } } }')
+        detailed_change, brief_change = [await next_change(socket) for socket in sockets]
+    finally:
+        for socket in sockets:
+            await socket.close()
+    assert detailed_change["fields"]["name"] == [None, "Shared selection"]
+    assert set(brief_change) == {"seq"} and brief_change["seq"] == detailed_change["seq"]
+
+
 async def test_a_bad_token_is_refused_at_connection_init(live: LiveApi) -> None:
     socket = await connect(live, "not-a-token")
     with pytest.raises(websockets.ConnectionClosed) as closed:

@@ -73,7 +73,10 @@ class TextBatchWebSocketProtocol(WebSocketsSansIOProtocol):
         if message["type"] != "websocket.send" or SEND_TEXTS not in message:
             await super().send(message)
             if message["type"] == "websocket.accept":
-                # Done with the handshake: its request and response need not live as long as the connection.
+                # Done with the handshake: its request and response need not live as long as the
+                # connection. The handshake parser keeps the request until the connection ends: its
+                # headers (the scope holds a copy) go now.
+                self.request.headers.clear()
                 del self.request, self.response
             return
         texts = cast(Sequence[bytes], message[SEND_TEXTS])  # type: ignore[literal-required]

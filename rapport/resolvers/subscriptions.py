@@ -22,10 +22,12 @@ from functools import cached_property, partial
 from typing import Any
 
 import orjson
+from graphql import FieldNode
 
 from rapport.auth.actor import Actor
 from rapport.events.hub import EventHub, StreamEvent
 from rapport.graph.types import GraphStore, Record
+from rapport.lru import LRU
 from rapport.resolvers.access import read_rules
 from rapport.resolvers.cypher import QueryBuilder
 from rapport.resolvers.errors import UserInputError
@@ -38,6 +40,9 @@ from rapport.resolvers.selection import Fragments, Selected
 from rapport.resolvers.values import datetime_of
 from rapport.schema.graphql_model import GraphQLModel, LabelView
 from rapport.schema.graphql_subscription_types import CHANGE_TYPES, record_field, typed_subscription_names
+
+# Sub-selections by (field node id, type name, variables): see _Operation.fields.
+SharedSelections = LRU[tuple[FieldNode, dict[str, Selected]]]
 
 
 @dataclass(frozen=True)
@@ -55,8 +60,17 @@ class _Operation:
     def args(self) -> dict[str, Any]:
         return self.selected.args(self.fragments.variables)
 
-    def fields(self, type_name: str) -> dict[str, Selected]:
-        return self.fragments.sub(self.selected, {type_name})
+    def fields(self, type_name: str, shared: SharedSelections) -> dict[str, Selected]:
+        """The sub-selection on ``type_name``, one object (kept in ``shared``) for every operation of the
+        same document and variables: ten thousand subscribers of one document hold one, not their own."""
+        node = self.selected.nodes[0]  # the document's (the document cache hands out one per text)
+        variables = orjson.dumps(self.fragments.variables, option=orjson.OPT_SORT_KEYS)
+        key = (id(node), type_name, variables)
+        if (found := shared.get(key)) is not None and found[0] is node:  # not a freed node's id reused
+            return found[1]
+        selection = self.fragments.sub(self.selected, {type_name})
+        shared.put(key, (node, selection))
+        return selection
 
 
 @dataclass(frozen=True)
@@ -67,6 +81,7 @@ class SubscriptionExecutor:
     limits: Limits
     timeout: float
     _reads: dict[Hashable, asyncio.Future[list[Record]]] = field(default_factory=dict)
+    _selections: SharedSelections = field(default_factory=lambda: LRU(1_000))
 
     def stream(
         self, selected: Selected, fragments: Fragments, actor: Actor, on_overflow: Callable[[], None]
@@ -99,7 +114,7 @@ class SubscriptionExecutor:
             )
         changed = _frozen(where.get("changedFields") or ())
         actors = _frozen(where.get("actors") or ())
-        selection = operation.fields("ChangeEvent")
+        selection = operation.fields("ChangeEvent", self._selections)
         shape = _Shape(operation.selected.key, "ChangeEvent", selection)
         async for events in self._batches(operation, args.get("since")):
             results = []
@@ -124,7 +139,7 @@ class SubscriptionExecutor:
         args = operation.args
         where = args.get("where")
         type_name = f"{view.label}Change"
-        selection = operation.fields(type_name)
+        selection = operation.fields(type_name, self._selections)
         records = [s for s in selection.values() if s.name == record_field(view)]
         async for events in self._batches(operation, args.get("since")):
             results = []
@@ -185,7 +200,7 @@ class SubscriptionExecutor:
         scores = _frozen(where.get("scores") or ())
         wanted_ids = _frozen(self._record_id(i) for i in where.get("ids") or ())
         min_delta = float(args.get("minDelta") or 0.0)
-        selection = operation.fields("ScoreChange")
+        selection = operation.fields("ScoreChange", self._selections)
         shapes = {
             score: (
                 _Shape(operation.selected.key, "ScoreChange", selection, score),
