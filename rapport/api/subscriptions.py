@@ -12,6 +12,11 @@ Results come in batches (what one burst of events delivers to an operation);
 over ``graphql-transport-ws`` a batch goes out as its ``next`` messages in one
 send, through the server's :data:`~rapport.api.websocket_protocol.SEND_TEXTS`
 extension where it offers it. The legacy protocol sends them one by one.
+Where the server also writes texts at once (the extension's :data:`SEND_TEXTS_NOW`),
+an operation waiting, caught up, has the results of an event written from the
+event hub's task as the event arrives, without its own task being woken (see
+:meth:`SubscriptionExecutor.stream`): what ten thousand subscribers of one
+event cost is then mostly the writes.
 """
 
 from __future__ import annotations
@@ -20,7 +25,7 @@ import asyncio
 import contextlib
 import time
 import uuid
-from collections.abc import AsyncGenerator, AsyncIterator, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Sequence
 from datetime import timedelta
 from functools import partial
 from typing import Any, cast
@@ -42,7 +47,7 @@ from strawberry.types import ExecutionResult
 from strawberry.types.execution import PreExecutionError
 
 from rapport.api.graphql_documents import DocumentCache, operation_variables
-from rapport.api.websocket_protocol import SEND_TEXTS
+from rapport.api.websocket_protocol import SEND_TEXTS, SEND_TEXTS_NOW
 from rapport.auth.authenticator import Authenticator
 from rapport.auth.errors import Unauthenticated
 from rapport.events.hub import SubscriberTooSlow
@@ -50,7 +55,7 @@ from rapport.graph.errors import StoreError
 from rapport.resolvers.errors import RequestError
 from rapport.resolvers.limits import Limits, check_limits
 from rapport.resolvers.selection import Fragments
-from rapport.resolvers.subscriptions import SubscriptionExecutor
+from rapport.resolvers.subscriptions import SendNow, SubscriptionExecutor
 from rapport.schema.graphql_subscription_types import MAX_SUBSCRIPTIONS_PER_CONNECTION
 
 INSTANCE = uuid.uuid4().hex[:12]  # this server process, for the connection_ack
@@ -70,6 +75,16 @@ class _BatchingTransportWSHandler(BaseGraphQLTransportWSHandler[dict[str, Any], 
     ) -> None:
         first = True
         prefix = b'{"id":' + orjson.dumps(operation.id) + b',"type":"next","payload":{"data":'
+        websocket = cast(ASGIWebSocketAdapter, self.websocket).ws
+        send_texts_now = websocket.scope.get("extensions", {}).get(SEND_TEXTS, {}).get(SEND_TEXTS_NOW)
+        if send_texts_now is not None:
+
+            def send_now(deliveries: list[dict[str, Any]]) -> bool:
+                if operation.completed:
+                    return False  # the operation's task is being cancelled: it drops them
+                return bool(send_texts_now(_next_messages(prefix, operation.id, deliveries)))
+
+            cast(OperationStream, result_source).send_now = send_now
         async for batch in cast(AsyncIterator[list[Delivery]], result_source):
             if first and isinstance(batch[0], PreExecutionError):
                 await self._handle_pre_execution_error(operation, batch[0])
@@ -77,16 +92,20 @@ class _BatchingTransportWSHandler(BaseGraphQLTransportWSHandler[dict[str, Any], 
             first = False
             if operation.completed:
                 return
-            messages = [
-                prefix + orjson.dumps(delivery) + b"}}"
-                if isinstance(delivery, dict)
-                else orjson.dumps({"id": operation.id, "type": "next", "payload": _payload(delivery)})
-                for delivery in batch
-            ]
             try:
-                await send_texts(cast(ASGIWebSocketAdapter, self.websocket).ws, messages)
+                await send_texts(websocket, _next_messages(prefix, operation.id, batch))
             except WebSocketDisconnect as error:
                 raise WebSocketDisconnected from error
+
+
+def _next_messages(prefix: bytes, operation_id: str, deliveries: Sequence[Delivery]) -> list[bytes]:
+    """The ``next`` messages of ``deliveries``; ``prefix`` starts a message of data alone."""
+    return [
+        prefix + orjson.dumps(delivery) + b"}}"
+        if isinstance(delivery, dict)
+        else orjson.dumps({"id": operation_id, "type": "next", "payload": _payload(delivery)})
+        for delivery in deliveries
+    ]
 
 
 def _payload(result: ExecutionResult) -> dict[str, Any]:
@@ -106,6 +125,24 @@ async def send_texts(websocket: WebSocket, texts: list[bytes]) -> None:
         return
     for text in texts:
         await websocket.send_text(text.decode())
+
+
+class OperationStream:
+    """An operation's deliveries in batches, and the way its transport may offer to take some at once
+    (:attr:`send_now`, set before the stream is iterated): see :meth:`SubscriptionExecutor.stream`."""
+
+    def __init__(self, batches: Callable[[SendNow | None], AsyncGenerator[list[Delivery], None]]) -> None:
+        self._batches = batches
+        self._started: AsyncGenerator[list[Delivery], None] | None = None
+        self.send_now: SendNow | None = None
+
+    def __aiter__(self) -> AsyncGenerator[list[Delivery], None]:
+        self._started = self._batches(self.send_now)
+        return self._started
+
+    async def aclose(self) -> None:
+        if self._started is not None:
+            await self._started.aclose()
 
 
 class SubscriptionServer(GraphQL[dict[str, Any], None]):
@@ -182,10 +219,12 @@ class _Operations:
         root_value: object = None,
         operation_name: str | None = None,
         **_: object,
-    ) -> AsyncGenerator[list[Delivery], None]:
+    ) -> OperationStream:
         """The operation's deliveries in batches (for :class:`_BatchingTransportWSHandler`)."""
         assert context_value is not None  # strawberry always passes the connection's context
-        return self._results(query or "", variable_values or {}, context_value, operation_name)
+        return OperationStream(
+            partial(self._results, query or "", variable_values or {}, context_value, operation_name)
+        )
 
     async def subscribe(self, *args: Any, **kwargs: Any) -> AsyncGenerator[ExecutionResult, None]:
         """The operation's results one by one (the legacy protocol's handler calls this, as it
@@ -193,7 +232,12 @@ class _Operations:
         return _one_by_one(await self.stream(*args, **kwargs))
 
     async def _results(
-        self, query: str, given: dict[str, Any], context: dict[str, Any], operation_name: str | None
+        self,
+        query: str,
+        given: dict[str, Any],
+        context: dict[str, Any],
+        operation_name: str | None,
+        send_now: SendNow | None,
     ) -> AsyncGenerator[list[Delivery], None]:
         checked = self.documents.get(query)
         if checked.document is None or checked.errors:
@@ -222,7 +266,7 @@ class _Operations:
             check_limits(operation, fragments, self.limits)
             ((_, selected),) = fragments.collect([operation.selection_set], {"Subscription"}).items()
             too_slow = partial(close_soon, context["request"], TOO_SLOW, TOO_SLOW_REASON)
-            results = self.executor.stream(selected, fragments, context["actor"], too_slow)
+            results = self.executor.stream(selected, fragments, context["actor"], too_slow, send_now)
             async for data in _checked(results):
                 yield data
         finally:
@@ -248,7 +292,7 @@ async def _checked(batches: AsyncIterator[list[dict[str, Any]]]) -> AsyncGenerat
         yield [PreExecutionError(None, errors) if first else ExecutionResult(None, errors)]
 
 
-async def _one_by_one(batches: AsyncGenerator[list[Delivery], None]) -> AsyncGenerator[ExecutionResult, None]:
+async def _one_by_one(batches: OperationStream) -> AsyncGenerator[ExecutionResult, None]:
     async with contextlib.aclosing(batches):
         async for batch in batches:
             for delivery in batch:

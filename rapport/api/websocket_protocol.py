@@ -27,6 +27,7 @@ from websockets.http11 import Request
 from websockets.protocol import State
 
 SEND_TEXTS = "rapport.websocket.send_texts"
+SEND_TEXTS_NOW = "now"  # in the extension's scope entry: writes texts at once where it can (True)
 _FIN_TEXT = 0x81  # a whole text message in one frame
 
 
@@ -67,7 +68,18 @@ class TextBatchWebSocketProtocol(WebSocketsSansIOProtocol):
 
     def handle_connect(self, event: Request) -> None:
         super().handle_connect(event)
-        self.scope["extensions"][SEND_TEXTS] = {}
+        self.scope["extensions"][SEND_TEXTS] = {SEND_TEXTS_NOW: self.send_texts_now}
+
+    def send_texts_now(self, texts: Sequence[bytes]) -> bool:
+        """Write ``texts`` (each one text message) at once, without awaiting anything, if the
+        connection is open and the client keeps up (no back-pressure); False: nothing was written,
+        send them the ASGI way."""
+        if not self.writable.is_set() or self.disconnected or self.close_sent:
+            return False
+        if self.conn.state is not State.OPEN:
+            return False
+        self._write_texts(texts)
+        return True
 
     async def send(self, message: ASGISendEvent) -> None:
         if message["type"] != "websocket.send" or SEND_TEXTS not in message:
@@ -85,6 +97,9 @@ class TextBatchWebSocketProtocol(WebSocketsSansIOProtocol):
             raise ClientDisconnected()
         if self.close_sent:
             return  # as for any message sent after the close
+        self._write_texts(texts)
+
+    def _write_texts(self, texts: Sequence[bytes]) -> None:
         if self.conn.extensions:  # frames a negotiated extension must transform
             for text in texts:
                 self.conn.send_text(text)

@@ -6,14 +6,16 @@ cost one Redis connection, not ten thousand. A subscriber takes what waits in
 its queue all at once: a burst of events costs it one wake-up, not one per
 event. A subscriber that falls a whole queue behind is dropped with a reason
 instead of slowing the others. A subscriber that gives ``since`` first gets
-what it missed from the stream, then live events, with none twice.
+what it missed from the stream, then live events, with none twice. A subscriber
+waiting, caught up, may take events at once instead, from the hub's task (see
+``batches``' ``direct``).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Callable, Hashable
+from collections.abc import AsyncGenerator, Callable, Hashable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -23,6 +25,7 @@ from redis import exceptions as redis_errors
 from rapport.events.stream import EventStream
 
 log = logging.getLogger(__name__)
+_OFFERS_BETWEEN_YIELDS = 500
 
 
 @dataclass(frozen=True)
@@ -41,37 +44,72 @@ class SubscriberTooSlow(Exception):
     """The subscriber's queue overflowed; it must reconnect with ``since`` to catch up."""
 
 
+# Takes events that arrived together at once, from the hub's task: True when they are handled (sent,
+# or not for this subscriber), False when they must wait in the queue for the subscriber's own task.
+DirectDelivery = Callable[[list[StreamEvent]], bool]
+
+
 @dataclass(eq=False)
 class _Subscriber:
     """One subscriber's bounded queue: a list and a future to wake it (an ``asyncio.Queue`` or even a
-    deque costs several times the memory, and ten thousand subscribers each hold one)."""
+    deque costs several times the memory, and ten thousand subscribers each hold one).
+
+    A subscriber with a ``direct`` way in that is waiting, caught up, gets events through it, all
+    those read together at once: waking its task costs more than the delivery (each wake-up
+    resumes a chain of generators whose frames, one set per subscriber, have long left the CPU's
+    caches)."""
 
     limit: int
     on_overflow: Callable[[], None]
+    direct: DirectDelivery | None = None
+    seen: int = 0  # the last event it was given
     pending: list[StreamEvent] = field(default_factory=list)
     waiter: asyncio.Future[None] | None = None
     overflowed: bool = False
 
-    def offer(self, event: StreamEvent) -> None:
-        if self.overflowed:
+    def offer(self, events: list[StreamEvent]) -> None:
+        """``events`` (in order, read together): those after :attr:`seen` are handled at once or queued."""
+        if self.overflowed or events[-1].seq <= self.seen:
             return
-        if len(self.pending) < self.limit:
-            self.pending.append(event)
+        if events[0].seq <= self.seen:  # some were given already (the stream read again after since)
+            events = [event for event in events if event.seq > self.seen]
+        if self.direct is not None and self._waiting_caught_up and self._handled_directly(events):
+            self.seen = events[-1].seq
+            return
+        if len(self.pending) + len(events) <= self.limit:
+            self.pending.extend(events)
         else:
             self.overflowed = True
             self.on_overflow()
         if self.waiter is not None and not self.waiter.done():
             self.waiter.set_result(None)
 
+    def _handled_directly(self, events: list[StreamEvent]) -> bool:
+        assert self.direct is not None
+        try:
+            return self.direct(events)
+        except Exception:  # the subscriber's own task meets the error again, and reports it to its client
+            return False
+
+    @property
+    def _waiting_caught_up(self) -> bool:
+        """Parked in :meth:`take` with nothing queued: what it was given before has all been handled,
+        so an event handled now keeps its order."""
+        return not self.pending and self.waiter is not None and not self.waiter.done()
+
     async def take(self) -> list[StreamEvent]:
-        """Every event waiting (at least one); :class:`SubscriberTooSlow` once it has missed some."""
-        while not self.overflowed and not self.pending:
-            self.waiter = asyncio.get_running_loop().create_future()
-            await self.waiter
-        if self.overflowed:  # it has missed events: nothing more makes sense to it
-            raise SubscriberTooSlow(f"fell more than {self.limit} events behind")
-        taken, self.pending = self.pending, []
-        return taken
+        """Every event waiting (at least one), newer than :attr:`seen`; :class:`SubscriberTooSlow`
+        once it has missed some."""
+        while True:
+            while not self.overflowed and not self.pending:
+                self.waiter = asyncio.get_running_loop().create_future()
+                await self.waiter
+            if self.overflowed:  # it has missed events: nothing more makes sense to it
+                raise SubscriberTooSlow(f"fell more than {self.limit} events behind")
+            taken, self.pending = [event for event in self.pending if event.seq > self.seen], []
+            if taken:
+                self.seen = taken[-1].seq
+                return taken
 
 
 @dataclass
@@ -98,9 +136,9 @@ class EventHub:
                 log.warning("event hub: %s; retrying", error)
                 await asyncio.sleep(0.5)
                 continue
-            for entry_id, payload in entries:
-                last = entry_id
-                self._publish(_event(entry_id, payload))
+            if entries:
+                last = entries[-1][0]
+                await self._publish([_event(entry_id, payload) for entry_id, payload in entries])
 
     @property
     def _read_size(self) -> int:
@@ -108,36 +146,41 @@ class EventHub:
         overflows a subscriber that had caught up."""
         return max(1, min(500, self.queue_size // 2))
 
-    def _publish(self, event: StreamEvent) -> None:
-        for subscriber in self._subscribers:
-            subscriber.offer(event)
+    async def _publish(self, events: list[StreamEvent]) -> None:
+        """Offer ``events`` (read together) to every subscriber, letting other tasks run every so
+        often: direct deliveries to ten thousand subscribers would otherwise hold the loop for a
+        whole fan-out."""
+        for n, subscriber in enumerate(tuple(self._subscribers), start=1):
+            subscriber.offer(events)
+            if n % _OFFERS_BETWEEN_YIELDS == 0:
+                await asyncio.sleep(0)
 
     async def batches(
-        self, since: int | None = None, on_overflow: Callable[[], None] = lambda: None
-    ) -> AsyncIterator[list[StreamEvent]]:
+        self,
+        since: int | None = None,
+        on_overflow: Callable[[], None] = lambda: None,
+        direct: DirectDelivery | None = None,
+    ) -> AsyncGenerator[list[StreamEvent], None]:
         """Events after ``since`` (what the stream still holds), then live ones, in order, in
         batches of what arrived together.
 
         ``on_overflow`` is called once when the subscriber falls a whole queue behind: its
         consumer may be stuck (e.g. writing to a client that does not read), so waiting for it
-        to notice is not enough; the callback should disconnect it."""
-        subscriber = _Subscriber(self.queue_size, on_overflow)
+        to notice is not enough; the callback should disconnect it. ``direct`` handles live events
+        at once while the consumer waits here, caught up; those it declines come in batches."""
+        subscriber = _Subscriber(self.queue_size, on_overflow, direct)
         self._subscribers.add(subscriber)
         try:
-            seen = 0
             if since is not None:
                 missed = [
                     _event(entry_id, payload) for entry_id, payload in await self.stream.entries_after(since)
                 ]
                 for start in range(0, len(missed), self._read_size):
                     batch = missed[start : start + self._read_size]
-                    seen = batch[-1].seq
+                    subscriber.seen = batch[-1].seq
                     yield batch
             while True:
-                batch = [event for event in await subscriber.take() if event.seq > seen]
-                if batch:
-                    seen = batch[-1].seq
-                    yield batch
+                yield await subscriber.take()
         finally:
             self._subscribers.discard(subscriber)
 

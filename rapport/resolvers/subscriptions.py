@@ -41,6 +41,10 @@ from rapport.resolvers.values import datetime_of
 from rapport.schema.graphql_model import GraphQLModel, LabelView
 from rapport.schema.graphql_subscription_types import CHANGE_TYPES, record_field, typed_subscription_names
 
+# The results an event brings one subscription (none when it is not for it).
+EventResults = Callable[[StreamEvent], list[dict[str, Any]]]
+# Sends results at once where it can (True); False: they must come through the stream.
+SendNow = Callable[[list[dict[str, Any]]], bool]
 # Sub-selections by (field node id, type name, variables): see _Operation.fields.
 SharedSelections = LRU[tuple[FieldNode, dict[str, Selected]]]
 
@@ -84,23 +88,52 @@ class SubscriptionExecutor:
     _selections: SharedSelections = field(default_factory=lambda: LRU(1_000))
 
     def stream(
-        self, selected: Selected, fragments: Fragments, actor: Actor, on_overflow: Callable[[], None]
+        self,
+        selected: Selected,
+        fragments: Fragments,
+        actor: Actor,
+        on_overflow: Callable[[], None],
+        send_now: SendNow | None = None,
     ) -> AsyncIterator[list[dict[str, Any]]]:
         """The results of the subscription field ``selected``: per batch of events, a ``{key: value}``
-        per delivery (batches that deliver nothing are left out)."""
+        per delivery (batches that deliver nothing are left out).
+
+        ``send_now``, where the transport offers it, takes the results of ``changes`` and
+        ``scoreChanged`` events the subscriber may read without a query, as they arrive, while the
+        stream waits caught up; it returns False when they must come through the stream instead."""
         rule_for = read_rules(actor)
         restricted = _frozen(label for label in self.model.labels if rule_for(label) is not None)
         operation = _Operation(selected, fragments, actor, on_overflow, rule_for, restricted)
         if selected.name == "changes":
-            return self._changes(operation)
+            return self._results(operation, self._change_results, send_now)
         if selected.name == "scoreChanged":
-            return self._score_changes(operation)
+            return self._results(operation, self._score_results, send_now)
         typed = typed_subscription_names(self.model)
         if selected.name in typed:
             return self._record_changes(operation, typed[selected.name])
         raise UserInputError(f"{selected.name} is not a subscription field", selected.key)
 
-    async def _changes(self, operation: _Operation) -> AsyncIterator[list[dict[str, Any]]]:
+    async def _results(
+        self,
+        operation: _Operation,
+        results_for: Callable[[_Operation], EventResults],
+        send_now: SendNow | None,
+    ) -> AsyncIterator[list[dict[str, Any]]]:
+        """The stream of an operation whose results come from each event alone (``results_for`` the
+        operation: its arguments checked as the stream starts), once the actor may read what the
+        event names."""
+        results_of = results_for(operation)
+        direct = partial(_handle_now, operation, results_of, send_now) if send_now is not None else None
+        async for events in self.hub.batches(operation.args.get("since"), operation.on_overflow, direct):
+            delivered = []
+            for event in events:
+                results = results_of(event)
+                if results and await self._readable(operation, event):
+                    delivered.extend(results)
+            if delivered:
+                yield delivered
+
+    def _change_results(self, operation: _Operation) -> EventResults:
         args = operation.args
         labels = _frozen(args.get("labels") or ())
         wanted_ids = _frozen(self._record_id(i) for i in args.get("ids") or ())
@@ -116,22 +149,20 @@ class SubscriptionExecutor:
         actors = _frozen(where.get("actors") or ())
         selection = operation.fields("ChangeEvent", self._selections)
         shape = _Shape(operation.selected.key, "ChangeEvent", selection)
-        async for events in self._batches(operation, args.get("since")):
-            results = []
-            for event in events:
-                payload = event.payload
-                if (
-                    (labels and payload["label"] not in labels)
-                    or (wanted_ids and not wanted_ids & set(payload["ids"]))
-                    or (types and payload["type"] not in types)
-                    or (changed and not changed & set(payload["fields"]))
-                    or (actors and payload["actor"] not in actors)
-                ):
-                    continue
-                if await self._readable(operation, event):
-                    results.append(shape.shared(event, _change_values))
-            if results:
-                yield results
+
+        def results_of(event: StreamEvent) -> list[dict[str, Any]]:
+            payload = event.payload
+            if (
+                (labels and payload["label"] not in labels)
+                or (wanted_ids and not wanted_ids & set(payload["ids"]))
+                or (types and payload["type"] not in types)
+                or (changed and not changed & set(payload["fields"]))
+                or (actors and payload["actor"] not in actors)
+            ):
+                return []
+            return [shape.shared(event, _change_values)]
+
+        return results_of
 
     async def _record_changes(
         self, operation: _Operation, view: LabelView
@@ -141,7 +172,7 @@ class SubscriptionExecutor:
         type_name = f"{view.label}Change"
         selection = operation.fields(type_name, self._selections)
         records = [s for s in selection.values() if s.name == record_field(view)]
-        async for events in self._batches(operation, args.get("since")):
+        async for events in self.hub.batches(args.get("since"), operation.on_overflow):
             results = []
             for event in events:
                 payload = event.payload
@@ -187,7 +218,7 @@ class SubscriptionExecutor:
             found[selected.key] = record
         return found
 
-    async def _score_changes(self, operation: _Operation) -> AsyncIterator[list[dict[str, Any]]]:
+    def _score_results(self, operation: _Operation) -> EventResults:
         args = operation.args
         where = args.get("where") or {}
         scored = {label: view for label, view in self.model.labels.items() if view.scores}
@@ -209,31 +240,24 @@ class SubscriptionExecutor:
             for view in scored.values()
             for score in view.scores
         }
-        async for events in self._batches(operation, args.get("since")):
-            results = []
-            for event in events:
-                payload = event.payload
-                label, record_id = payload["label"], payload["ids"][0]
-                if payload["type"] != "updated" or label not in labels:
-                    continue
-                if wanted_ids and record_id not in wanted_ids:
-                    continue
-                moved = [
-                    score
-                    for score in scored[label].scores
-                    if (not scores or score in scores) and score in payload["fields"]
-                    for old, new in [payload["fields"][score]]
-                    if abs((new or 0) - (old or 0)) >= min_delta
-                ]
-                if moved and await self._readable(operation, event):
-                    for score in moved:
-                        shape, values = shapes[score]
-                        results.append(shape.shared(event, values))
-            if results:
-                yield results
 
-    def _batches(self, operation: _Operation, since: int | None) -> AsyncIterator[list[StreamEvent]]:
-        return self.hub.batches(since, on_overflow=operation.on_overflow)
+        def results_of(event: StreamEvent) -> list[dict[str, Any]]:
+            payload = event.payload
+            label, record_id = payload["label"], payload["ids"][0]
+            if payload["type"] != "updated" or label not in labels:
+                return []
+            if wanted_ids and record_id not in wanted_ids:
+                return []
+            return [
+                shape.shared(event, values)
+                for score in scored[label].scores
+                if (not scores or score in scores) and score in payload["fields"]
+                for old, new in [payload["fields"][score]]
+                if abs((new or 0) - (old or 0)) >= min_delta
+                for shape, values in [shapes[score]]
+            ]
+
+        return results_of
 
     def _record_id(self, value: Any) -> str:
         """The record id of a global id (or of a bare record id)."""
@@ -244,11 +268,9 @@ class SubscriptionExecutor:
 
     async def _readable(self, operation: _Operation, event: StreamEvent) -> bool:
         """Whether every record the event names is one the actor may read now (record rules)."""
+        if _unrestricted(operation, event):
+            return True
         payload = event.payload
-        if not operation.restricted or operation.restricted.isdisjoint(
-            payload.get("labels") or (payload["label"],)
-        ):
-            return True  # no rule restricts what it names (most subscribers, most events)
         for label, record_id in _involved(payload):
             if label not in operation.restricted:
                 continue
@@ -291,6 +313,27 @@ def _frozen(values: Iterable[str]) -> frozenset[str]:
     """``values`` as a set, the one shared empty set where there are none: a subscription keeps a
     set per filter for its whole life, mostly empty ones, and each empty set costs 200 bytes."""
     return frozenset(values) or _NOTHING
+
+
+def _handle_now(
+    operation: _Operation, results_of: EventResults, send_now: SendNow, events: list[StreamEvent]
+) -> bool:
+    """Live events handled as they arrive (see :meth:`EventHub.batches`): their results sent in one
+    go, or none for this subscriber. False where a record rule applies to one of them: the stream
+    asks the database first."""
+    if not all(_unrestricted(operation, event) for event in events):
+        return False
+    results = [result for event in events for result in results_of(event)]
+    return not results or send_now(results)
+
+
+def _unrestricted(operation: _Operation, event: StreamEvent) -> bool:
+    """Whether no record rule of the actor restricts what the event names (most subscribers, most
+    events): it is readable without asking the database."""
+    payload = event.payload
+    return not operation.restricted or operation.restricted.isdisjoint(
+        payload.get("labels") or (payload["label"],)
+    )
 
 
 def _involved(payload: Mapping[str, Any]) -> list[tuple[str, str]]:
