@@ -76,8 +76,9 @@ class _BatchingTransportWSHandler(BaseGraphQLTransportWSHandler[dict[str, Any], 
         first = True
         prefix = b'{"id":' + orjson.dumps(operation.id) + b',"type":"next","payload":{"data":'
         websocket = cast(ASGIWebSocketAdapter, self.websocket).ws
-        send_texts_now = websocket.scope.get("extensions", {}).get(SEND_TEXTS, {}).get(SEND_TEXTS_NOW)
-        if send_texts_now is not None:
+        extension = _send_texts_extension(websocket)
+        if extension is not None:
+            send_texts_now = extension[SEND_TEXTS_NOW]
 
             def send_now(deliveries: list[dict[str, Any]]) -> bool:
                 if operation.completed:
@@ -120,11 +121,17 @@ def _payload(result: ExecutionResult) -> dict[str, Any]:
 
 async def send_texts(websocket: WebSocket, texts: list[bytes]) -> None:
     """Send each of ``texts`` (UTF-8) as a text message: in one go where the server offers it."""
-    if SEND_TEXTS in websocket.scope.get("extensions", {}):
+    if _send_texts_extension(websocket) is not None:
         await websocket.send({"type": "websocket.send", SEND_TEXTS: texts})
         return
     for text in texts:
         await websocket.send_text(text.decode())
+
+
+def _send_texts_extension(websocket: WebSocket) -> dict[str, Any] | None:
+    """The server's :data:`SEND_TEXTS` extension in the connection's scope, where it offers it."""
+    extension: dict[str, Any] | None = websocket.scope.get("extensions", {}).get(SEND_TEXTS)
+    return extension
 
 
 class OperationStream:

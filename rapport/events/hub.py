@@ -69,10 +69,9 @@ class _Subscriber:
 
     def offer(self, events: list[StreamEvent]) -> None:
         """``events`` (in order, read together): those after :attr:`seen` are handled at once or queued."""
-        if self.overflowed or events[-1].seq <= self.seen:
+        events = self._unseen(events)
+        if self.overflowed or not events:
             return
-        if events[0].seq <= self.seen:  # some were given already (the stream read again after since)
-            events = [event for event in events if event.seq > self.seen]
         if self.direct is not None and self._waiting_caught_up and self._handled_directly(events):
             self.seen = events[-1].seq
             return
@@ -83,6 +82,13 @@ class _Subscriber:
             self.on_overflow()
         if self.waiter is not None and not self.waiter.done():
             self.waiter.set_result(None)
+
+    def _unseen(self, events: list[StreamEvent]) -> list[StreamEvent]:
+        """``events`` (in order) after :attr:`seen`: mostly all of them, not copied; fewer where the
+        stream's replay after ``since`` already gave some."""
+        if not events or events[0].seq > self.seen:
+            return events
+        return [event for event in events if event.seq > self.seen]
 
     def _handled_directly(self, events: list[StreamEvent]) -> bool:
         assert self.direct is not None
@@ -106,7 +112,7 @@ class _Subscriber:
                 await self.waiter
             if self.overflowed:  # it has missed events: nothing more makes sense to it
                 raise SubscriberTooSlow(f"fell more than {self.limit} events behind")
-            taken, self.pending = [event for event in self.pending if event.seq > self.seen], []
+            taken, self.pending = self._unseen(self.pending), []
             if taken:
                 self.seen = taken[-1].seq
                 return taken
