@@ -11,18 +11,17 @@ from falkordb.asyncio import FalkorDB
 from redis.asyncio import BlockingConnectionPool
 
 from rapport.graph.bulk import BulkWriter
+from rapport.graph.composed import write_composed
 from rapport.graph.dialect import FalkorDialect, checked_identifier
 from rapport.graph.embedded import EmbeddedFalkorDB
 from rapport.graph.errors import (
     ConstraintViolation,
-    NothingMatched,
     QueryError,
     QueryTimeout,
     ReadOnlyViolation,
     StoreError,
     StoreUnavailable,
 )
-from rapport.graph.falkordb_batch import GUARD_ERROR, compose
 from rapport.graph.falkordb_bulk import FalkorBulkLoad
 from rapport.graph.falkordb_ddl import IndexKind, IndexSpec, merged_indexes, translate
 from rapport.graph.falkordb_results import CompactResult, compact_result, decoded_rows, query_command
@@ -162,21 +161,10 @@ class FalkorDBStore:
     async def write_transaction(
         self, statements: Sequence[Statement], *, timeout: float | None = None
     ) -> list[list[Record]]:
-        if not statements:
-            return []
-        if len(statements) == 1 and statements[0].required_match is None:
-            return [await self.write(statements[0].cypher, statements[0].params, timeout=timeout)]
-        composed = compose(statements)
-        try:
-            (row,) = await self._query(composed.cypher, composed.params, timeout, read_only=False)
-        except QueryError as error:
-            if GUARD_ERROR not in str(error):
-                raise
-            # The guard cannot say which statement failed; name every candidate.
-            raise NothingMatched(
-                " or ".join(s.required_match for s in statements if s.required_match)
-            ) from error
-        return composed.split(row)
+        return await write_composed(self._write, statements, timeout)
+
+    async def _write(self, cypher: str, params: Params, timeout: float | None) -> list[Record]:
+        return await self._query(cypher, params, timeout, read_only=False)
 
     async def run_schema(self, *statements: str) -> None:
         steps = [translate(statement) for statement in statements]

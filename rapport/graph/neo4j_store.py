@@ -16,10 +16,10 @@ from neo4j import (
 )
 
 from rapport.graph.bulk import BulkWriter
+from rapport.graph.composed import write_composed
 from rapport.graph.dialect import Neo4jDialect
 from rapport.graph.errors import (
     ConstraintViolation,
-    NothingMatched,
     QueryError,
     QueryTimeout,
     ReadOnlyViolation,
@@ -43,6 +43,7 @@ _TIMEOUT_CODES = (
     "Transaction.LockClientStopped",
 )
 _ACCESS_MODE_CODE = "Neo.ClientError.Statement.AccessMode"
+_TRANSIENT_RETRY_DELAYS_S = (0.01, 0.05, 0.2, 0.5, 1.0, 2.0)
 
 
 def _translate_error(error: Exception) -> StoreError:
@@ -74,8 +75,10 @@ async def _rows(result: neo4j.AsyncResult) -> list[Record]:
 class Neo4jStore:
     """A :class:`~rapport.graph.types.GraphStore` on Neo4j 5.
 
-    Reads and writes run as managed transactions, so the driver retries
-    transient failures and routes reads to readers in a cluster.
+    Reads run as managed transactions, so the driver retries transient
+    failures and routes them to readers in a cluster. A write is one query
+    (a transaction of several statements is composed into one), run as an
+    auto-commit transaction: see :meth:`write`.
     """
 
     backend = "neo4j"
@@ -154,29 +157,46 @@ class Neo4jStore:
     async def write(
         self, cypher: str, params: Params | None = None, *, timeout: float | None = None
     ) -> list[Record]:
-        return (await self.write_transaction([Statement(cypher, params or {})], timeout=timeout))[0]
+        """Run one statement as its own auto-commit transaction.
+
+        Neo4j commits it as soon as it has run, so the locks it takes (the
+        outbox sequence's, for one) are not held across the further round trip
+        a managed transaction's COMMIT needs; under concurrent writes that
+        wait was most of Neo4j's work. A failure Neo4j reports as transient
+        (a deadlock, a lock timeout) rolled the statement back, so it is
+        retried, as a managed transaction would be.
+        """
+        query = neo4j.Query(cypher, timeout=self._default_timeout if timeout is None else timeout)
+        delays = iter(_TRANSIENT_RETRY_DELAYS_S)
+        while True:
+            try:
+                return await self._run_auto_commit(query, params)
+            except neo4j_errors.TransientError as error:
+                delay = next(delays, None)
+                if delay is None or not error.is_retryable():
+                    raise _translate_error(error) from error
+            except (neo4j_errors.Neo4jError, neo4j_errors.DriverError, OSError) as error:
+                raise _translate_error(error) from error
+            await asyncio.sleep(delay)
 
     async def write_transaction(
         self, statements: Sequence[Statement], *, timeout: float | None = None
     ) -> list[list[Record]]:
-        async def work(tx: AsyncManagedTransaction) -> list[list[Record]]:
-            results = []
-            for statement in statements:
-                rows = await _rows(await tx.run(statement.cypher, dict(statement.params)))
-                if statement.required_match is not None and not rows:
-                    raise NothingMatched(statement.required_match)  # rolls the transaction back
-                results.append(rows)
-            return results
+        return await write_composed(self._write, statements, timeout)
 
-        return await self._run(work, timeout, read_only=False)
+    async def _write(self, cypher: str, params: Params, timeout: float | None) -> list[Record]:
+        return await self.write(cypher, params, timeout=timeout)
 
-    async def _auto_commit(self, cypher: str, params: Params | None = None) -> list[Record]:
+    async def _auto_commit(self, query: str | neo4j.Query, params: Params | None = None) -> list[Record]:
         """Run outside a managed transaction: schema changes and CALL … IN TRANSACTIONS need it."""
         try:
-            async with self._driver.session(database=self._database) as session:
-                return await _rows(await session.run(cypher, dict(params or {})))
+            return await self._run_auto_commit(query, params)
         except (neo4j_errors.Neo4jError, neo4j_errors.DriverError, OSError) as error:
             raise _translate_error(error) from error
+
+    async def _run_auto_commit(self, query: str | neo4j.Query, params: Params | None) -> list[Record]:
+        async with self._driver.session(database=self._database) as session:
+            return await _rows(await session.run(query, dict(params or {})))
 
     async def run_schema(self, *statements: str) -> None:
         for statement in statements:

@@ -1,31 +1,39 @@
-"""Atomic multi-statement transactions on FalkorDB.
+"""Atomic multi-statement transactions as one query, on both backends.
 
-FalkorDB runs each query atomically (a failing query leaves nothing behind)
-but has no multi-query transactions. A transaction of several statements is
-therefore composed into one query: each statement becomes a ``CALL { … }``
-subquery with its parameters renamed apart, and its rows are collected into
-one column, so later statements run even when an earlier one returns no rows.
+A write transaction of several statements is composed into one query: each
+statement becomes a ``CALL { … }`` subquery with its parameters renamed
+apart, and its rows are collected into one column, so later statements run
+even when an earlier one returns no rows. FalkorDB needs this because it has
+no multi-query transactions (each query is atomic, a failing one leaves
+nothing behind). Neo4j gains from it too: one round trip instead of one per
+statement, and the locks a transaction takes (the outbox sequence's above
+all) are held for one query's run and its commit, not across round trips.
 
 A statement with ``required_match`` is followed by a guard that raises a
-runtime error (FalkorDB then rolls the whole query back) when it returned no
-rows. Cypher cannot raise an error with a message of its own, so the guard
-uses an expression our queries never contain and the store recognises it.
+runtime error (the backend then rolls the whole query back) when it returned
+no rows. Cypher cannot raise an error with a message of its own, so the guard
+uses an expression our queries never contain and :func:`write_composed`
+recognises its error.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
 from rapport.graph.cypher_text import final_return, rename_parameters, split_alias
-from rapport.graph.types import Record, Statement
+from rapport.graph.errors import NothingMatched, QueryError
+from rapport.graph.types import Params, Record, Statement
 
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
-GUARD_ERROR = "step argument to range() can't be 0"
+# How each backend words the guard's error (FalkorDB, then Neo4j), lower-cased.
+_GUARD_ERRORS = ("step argument to range() can't be 0", "step argument to 'range()' cannot be zero")
+
+Write = Callable[[str, Params, float | None], Awaitable[list[Record]]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,8 +52,29 @@ class ComposedQuery:
         ]
 
 
+async def write_composed(
+    write: Write, statements: Sequence[Statement], timeout: float | None
+) -> list[list[Record]]:
+    """Run ``statements`` atomically through ``write`` (one query in one transaction); each
+    statement's rows, or :class:`NothingMatched` when a ``required_match`` statement matched
+    nothing (and nothing was written)."""
+    if not statements:
+        return []
+    if len(statements) == 1 and statements[0].required_match is None:
+        return [await write(statements[0].cypher, statements[0].params, timeout)]
+    composed = compose(statements)
+    try:
+        (row,) = await write(composed.cypher, composed.params, timeout)
+    except QueryError as error:
+        if not any(guard in str(error).lower() for guard in _GUARD_ERRORS):
+            raise
+        # The guard cannot say which statement failed; name every candidate.
+        raise NothingMatched(" or ".join(s.required_match for s in statements if s.required_match)) from error
+    return composed.split(row)
+
+
 def compose(statements: Sequence[Statement]) -> ComposedQuery:
-    """Compose ``statements`` into one FalkorDB query that runs them in order.
+    """Compose ``statements`` into one query that runs them in order.
 
     Each statement's final ``RETURN`` becomes a ``WITH`` (keeping DISTINCT,
     ORDER BY, SKIP and LIMIT) followed by ``RETURN collect(...)``, an
