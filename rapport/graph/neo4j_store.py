@@ -10,9 +10,7 @@ import neo4j
 import neo4j.exceptions as neo4j_errors
 from neo4j import (
     AsyncGraphDatabase,
-    AsyncManagedTransaction,
     NotificationDisabledClassification,
-    unit_of_work,
 )
 
 from rapport.graph.bulk import BulkWriter
@@ -43,7 +41,8 @@ _TIMEOUT_CODES = (
     "Transaction.LockClientStopped",
 )
 _ACCESS_MODE_CODE = "Neo.ClientError.Statement.AccessMode"
-_TRANSIENT_RETRY_DELAYS_S = (0.01, 0.05, 0.2, 0.5, 1.0, 2.0)
+_READ, _WRITE = neo4j.READ_ACCESS, neo4j.WRITE_ACCESS
+_RETRY_DELAYS_S = (0.01, 0.05, 0.2, 0.5, 1.0, 2.0)
 
 
 def _translate_error(error: Exception) -> StoreError:
@@ -65,6 +64,12 @@ def _translate_error(error: Exception) -> StoreError:
     return QueryError(str(error))
 
 
+def _may_retry(error: Exception, idempotent: bool) -> bool:
+    if isinstance(error, neo4j_errors.TransientError):
+        return error.is_retryable()
+    return idempotent and isinstance(error, neo4j_errors.ServiceUnavailable | neo4j_errors.SessionExpired)
+
+
 async def _rows(result: neo4j.AsyncResult) -> list[Record]:
     return [
         {k: from_neo4j(v) for k, v in zip(record.keys(), record.values(), strict=True)}
@@ -75,10 +80,11 @@ async def _rows(result: neo4j.AsyncResult) -> list[Record]:
 class Neo4jStore:
     """A :class:`~rapport.graph.types.GraphStore` on Neo4j 5.
 
-    Reads run as managed transactions, so the driver retries transient
-    failures and routes them to readers in a cluster. A write is one query
-    (a transaction of several statements is composed into one), run as an
-    auto-commit transaction: see :meth:`write`.
+    Every read and write is one query run as an auto-commit transaction
+    (a transaction of several statements is composed into one): one round
+    trip, where a managed transaction needs a second for its COMMIT. See
+    :meth:`write` for what that spares concurrent writers; failures a retry
+    may mend are retried (:meth:`_attempts`).
     """
 
     backend = "neo4j"
@@ -118,66 +124,37 @@ class Neo4jStore:
             raise error if isinstance(error, StoreError) else _translate_error(error) from error
         return store
 
-    async def _run(
-        self,
-        work: Callable[[AsyncManagedTransaction], Awaitable[T]],
-        timeout: float | None,
-        *,
-        read_only: bool,
-    ) -> T:
-        timed = unit_of_work(timeout=self._default_timeout if timeout is None else timeout)(work)
-        try:
-            async with self._driver.session(database=self._database) as session:
-                if read_only:
-                    return await session.execute_read(timed)
-                return await session.execute_write(timed)
-        except (neo4j_errors.Neo4jError, neo4j_errors.DriverError, OSError) as error:
-            raise _translate_error(error) from error
-
     async def read(
         self, cypher: str, params: Params | None = None, *, timeout: float | None = None
     ) -> list[Record]:
-        async def work(tx: AsyncManagedTransaction) -> list[Record]:
-            return await _rows(await tx.run(cypher, dict(params or {})))
-
-        return await self._run(work, timeout, read_only=True)
+        query = self._query(cypher, timeout)
+        return await self._attempts(lambda: self._records(query, params, _READ), idempotent=True)
 
     async def read_table(
         self, cypher: str, params: Params | None = None, *, timeout: float | None = None, max_rows: int
     ) -> Table:
-        async def work(tx: AsyncManagedTransaction) -> Table:
-            result = await tx.run(cypher, dict(params or {}))
-            records = await result.fetch(max_rows + 1)
-            await result.consume()  # the server discards the rest unsent
+        async def run() -> Table:
+            async with self._session(_READ) as session:
+                result = await session.run(self._query(cypher, timeout), dict(params or {}))
+                records = await result.fetch(max_rows + 1)
+                await result.consume()  # the server discards the rest unsent
             rows = [[from_neo4j(v) for v in record.values()] for record in records[:max_rows]]
             return Table(tuple(result.keys()), rows, truncated=len(records) > max_rows)
 
-        return await self._run(work, timeout, read_only=True)
+        return await self._attempts(run, idempotent=True)
 
     async def write(
         self, cypher: str, params: Params | None = None, *, timeout: float | None = None
     ) -> list[Record]:
-        """Run one statement as its own auto-commit transaction.
+        """Run one statement as its own transaction.
 
         Neo4j commits it as soon as it has run, so the locks it takes (the
         outbox sequence's, for one) are not held across the further round trip
         a managed transaction's COMMIT needs; under concurrent writes that
-        wait was most of Neo4j's work. A failure Neo4j reports as transient
-        (a deadlock, a lock timeout) rolled the statement back, so it is
-        retried, as a managed transaction would be.
+        wait was most of Neo4j's work.
         """
-        query = neo4j.Query(cypher, timeout=self._default_timeout if timeout is None else timeout)
-        delays = iter(_TRANSIENT_RETRY_DELAYS_S)
-        while True:
-            try:
-                return await self._run_auto_commit(query, params)
-            except neo4j_errors.TransientError as error:
-                delay = next(delays, None)
-                if delay is None or not error.is_retryable():
-                    raise _translate_error(error) from error
-            except (neo4j_errors.Neo4jError, neo4j_errors.DriverError, OSError) as error:
-                raise _translate_error(error) from error
-            await asyncio.sleep(delay)
+        query = self._query(cypher, timeout)
+        return await self._attempts(lambda: self._records(query, params, _WRITE), idempotent=False)
 
     async def write_transaction(
         self, statements: Sequence[Statement], *, timeout: float | None = None
@@ -187,20 +164,40 @@ class Neo4jStore:
     async def _write(self, cypher: str, params: Params, timeout: float | None) -> list[Record]:
         return await self.write(cypher, params, timeout=timeout)
 
-    async def _auto_commit(self, query: str | neo4j.Query, params: Params | None = None) -> list[Record]:
-        """Run outside a managed transaction: schema changes and CALL … IN TRANSACTIONS need it."""
-        try:
-            return await self._run_auto_commit(query, params)
-        except (neo4j_errors.Neo4jError, neo4j_errors.DriverError, OSError) as error:
-            raise _translate_error(error) from error
+    async def _untimed(self, cypher: str, params: Params | None = None) -> list[Record]:
+        """Run with no time limit: schema changes, and CALL … IN TRANSACTIONS (which must not
+        run inside a transaction of the caller's)."""
+        return await self._attempts(lambda: self._records(cypher, params, _WRITE), idempotent=False)
 
-    async def _run_auto_commit(self, query: str | neo4j.Query, params: Params | None) -> list[Record]:
-        async with self._driver.session(database=self._database) as session:
+    def _query(self, cypher: str, timeout: float | None) -> neo4j.Query:
+        return neo4j.Query(cypher, timeout=self._default_timeout if timeout is None else timeout)
+
+    def _session(self, access_mode: str) -> neo4j.AsyncSession:
+        """A session for one auto-commit query: Neo4j refuses a write in a read one, and a cluster
+        routes reads to its readers."""
+        return self._driver.session(database=self._database, default_access_mode=access_mode)
+
+    async def _records(self, query: str | neo4j.Query, params: Params | None, mode: str) -> list[Record]:
+        async with self._session(mode) as session:
             return await _rows(await session.run(query, dict(params or {})))
+
+    async def _attempts(self, run: Callable[[], Awaitable[T]], *, idempotent: bool) -> T:
+        """``run()``, tried again after a short wait when it failed in a way a retry may mend, as
+        the driver's managed transactions do: a transient error (a deadlock, a lock timeout; the
+        transaction was rolled back) and, where running twice does no harm, a lost connection."""
+        delays = iter(_RETRY_DELAYS_S)
+        while True:
+            try:
+                return await run()
+            except (neo4j_errors.Neo4jError, neo4j_errors.DriverError, OSError) as error:
+                delay = next(delays, None) if _may_retry(error, idempotent) else None
+                if delay is None:
+                    raise _translate_error(error) from error
+            await asyncio.sleep(delay)
 
     async def run_schema(self, *statements: str) -> None:
         for statement in statements:
-            await self._auto_commit(statement)
+            await self._untimed(statement)
         await self._wait_for_indexes()
 
     async def _wait_for_indexes(self) -> None:
@@ -212,7 +209,7 @@ class Neo4jStore:
         """
         deadline = asyncio.get_running_loop().time() + _INDEX_WAIT_S
         while True:
-            pending = await self._auto_commit(
+            pending = await self._untimed(
                 "SHOW INDEXES YIELD name, state WHERE state <> 'ONLINE' RETURN name, state"
             )
             failed = [row["name"] for row in pending if row["state"] == "FAILED"]
@@ -227,7 +224,7 @@ class Neo4jStore:
     async def delete_in_batches(
         self, match: str, params: Params | None = None, *, batch_size: int = 10_000
     ) -> int:
-        rows = await self._auto_commit(
+        rows = await self._untimed(
             f"{match} CALL (n) {{ DETACH DELETE n }} IN TRANSACTIONS OF $batch_size ROWS "
             "RETURN count(*) AS deleted",
             {**(params or {}), "batch_size": batch_size},
@@ -237,17 +234,17 @@ class Neo4jStore:
     async def clear(self) -> None:
         # Relationships first: detaching a supernode (a campaign touching every
         # customer) in one batch would exceed the transaction memory pool.
-        await self._auto_commit(
+        await self._untimed(
             "MATCH ()-[r]->() CALL (r) { DELETE r } IN TRANSACTIONS OF $batch_size ROWS",
             {"batch_size": 10_000},
         )
         await self.delete_in_batches("MATCH (n)")
         for kind in ("CONSTRAINTS", "INDEXES"):
-            rows = await self._auto_commit(f"SHOW {kind} YIELD name, type RETURN name, type")
+            rows = await self._untimed(f"SHOW {kind} YIELD name, type RETURN name, type")
             for row in rows:
                 if row["type"] != "LOOKUP":  # the built-in token lookup indexes stay
                     keyword = "CONSTRAINT" if kind == "CONSTRAINTS" else "INDEX"
-                    await self._auto_commit(f"DROP {keyword} `{row['name']}` IF EXISTS")
+                    await self._untimed(f"DROP {keyword} `{row['name']}` IF EXISTS")
 
     async def bulk_sink(self) -> BulkSink:
         return BulkWriter(self)
