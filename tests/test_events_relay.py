@@ -21,12 +21,13 @@ from pydantic import SecretStr
 from rapport.app import create_app
 from rapport.auth.actor import Actor, Role
 from rapport.auth.tokens import TokenIssuer
-from rapport.events.outbox import ChangeEvent, ChangeType, outbox_statement
+from rapport.events.outbox import ChangeEvent, ChangeType, Recorded, outbox_statement, recorded
 from rapport.events.relay import OutboxRelay
 from rapport.events.stream import EventStream
 from rapport.graph.types import GraphStore
 from rapport.migrations.runner import MigrationRunner
 from tests.conftest import process_environment, settings_for, store_environment
+from tests.counting_store import CountingStore
 from tests.http_server import free_port, healthy, serving, wait_until
 
 ACTOR = Actor("test:relay", Role.ADMIN)
@@ -47,9 +48,18 @@ async def stream_entries(stream: EventStream) -> list[tuple[str, dict[str, objec
     return [(entry_id.decode(), orjson.loads(fields[b"payload"])) for entry_id, fields in entries]
 
 
-async def record(store: GraphStore, *labels: str) -> None:
+async def record(store: GraphStore, *labels: str) -> Recorded:
+    """Commit the creation of one record per label; what the outbox recorded."""
     events = [ChangeEvent(ChangeType.CREATED, label, (f"{label.lower()}-1",)) for label in labels]
-    await store.write_transaction([outbox_statement(events, ACTOR)])
+    statement = outbox_statement(events, ACTOR)
+    (rows,) = await store.write_transaction([statement])
+    done = recorded(statement, rows)
+    assert done is not None
+    return done
+
+
+def outbox_reads(store: CountingStore) -> list[str]:
+    return [cypher for cypher in store.reads if "_Outbox" in cypher]
 
 
 async def test_unsent_records_are_published_in_order_and_marked_sent(
@@ -66,6 +76,50 @@ async def test_unsent_records_are_published_in_order_and_marked_sent(
     assert entries[0][1]["actor"] == "test:relay" and entries[0][1]["type"] == "created"
     assert await store.read("MATCH (o:_Outbox) WHERE o.sent = false RETURN count(o) AS n") == [{"n": 0}]
     assert await relay.publish_pending() == 0
+
+
+async def test_records_handed_over_next_in_line_are_published_without_reading_the_outbox(
+    store: GraphStore, stream: EventStream
+) -> None:
+    counting = CountingStore(store)
+    relay = OutboxRelay(counting, stream)  # type: ignore[arg-type]
+    relay.wake(await record(store, "Account", "Customer"))
+    relay.wake(await record(store, "Deal"))
+    assert await relay.publish_pending() == 3
+    assert outbox_reads(counting) == []
+    entries = await stream_entries(stream)
+    assert [(entry_id, payload["label"]) for entry_id, payload in entries] == [
+        ("1-0", "Account"), ("2-0", "Customer"), ("3-0", "Deal")
+    ]  # fmt: skip
+    assert await store.read("MATCH (o:_Outbox) WHERE o.sent = false RETURN count(o) AS n") == [{"n": 0}]
+
+
+async def test_a_handed_over_record_behind_one_not_handed_over_waits_for_it(
+    store: GraphStore, stream: EventStream
+) -> None:
+    counting = CountingStore(store)
+    relay = OutboxRelay(counting, stream)  # type: ignore[arg-type]
+    await record(store, "Account")  # committed by another process: not handed over
+    relay.wake(await record(store, "Deal"))
+    assert await relay.publish_pending() == 2
+    assert outbox_reads(counting) != []
+    labels = [payload["label"] for _, payload in await stream_entries(stream)]
+    assert labels == ["Account", "Deal"]
+    relay.wake(await record(store, "Ticket"))  # next in line again
+    counting.reads.clear()
+    assert await relay.publish_pending() == 1
+    assert outbox_reads(counting) == []
+
+
+async def test_a_handed_over_record_already_in_the_stream_is_not_published_again(
+    store: GraphStore, stream: EventStream
+) -> None:
+    done = await record(store, "Account")
+    await OutboxRelay(store, stream).publish_pending()  # another process's relay was first
+    relay = OutboxRelay(store, stream)
+    relay.wake(done)
+    assert await relay.publish_pending() == 0
+    assert len(await stream_entries(stream)) == 1
 
 
 async def test_a_record_published_twice_is_in_the_stream_once(store: GraphStore, stream: EventStream) -> None:

@@ -34,6 +34,7 @@ from rapport.api.graphql_documents import DocumentCache, operation_variables
 from rapport.auth.actor import Actor
 from rapport.auth.errors import Unauthenticated
 from rapport.config import Settings
+from rapport.events.outbox import Recorded
 from rapport.graph.types import GraphStore
 from rapport.lru import LRU
 from rapport.resolvers.errors import RequestError
@@ -244,7 +245,7 @@ def _built(custom: tuple[tuple[str, tuple[Field, ...]], ...]) -> strawberry.Sche
 
 
 def graphql_endpoint(
-    settings: Settings, store: GraphStore, schema: Schema, on_commit: Callable[[], None]
+    settings: Settings, store: GraphStore, schema: Schema, on_commit: Callable[[Recorded], None]
 ) -> GraphQLEndpoint:
     """The endpoint for ``schema`` (the model with its custom fields) on ``store``; ``on_commit``
     is called after each mutation that wrote something."""

@@ -50,6 +50,26 @@ def record_changes(
     return {k: (old.get(k), new.get(k)) for k in sorted(set(old) | set(new)) if old.get(k) != new.get(k)}
 
 
+@dataclass(frozen=True, slots=True)
+class Recorded:
+    """The outbox records one transaction committed: numbered from ``first`` on, one per payload."""
+
+    first: int
+    payloads: tuple[str, ...]
+
+    def numbered(self) -> list[tuple[int, str]]:
+        return [(self.first + i, payload) for i, payload in enumerate(self.payloads)]
+
+
+def recorded(statement: Statement, rows: Sequence[Mapping[str, Any]]) -> Recorded | None:
+    """What the committed ``statement`` (an :func:`outbox_statement`) recorded, given its rows;
+    ``None`` when it recorded nothing."""
+    first = rows[0]["first"] if rows else None
+    if first is None:
+        return None
+    return Recorded(int(first), tuple(event["payload"] for event in statement.params["events"]))
+
+
 def outbox_statement(changes: Sequence[ChangeEvent], actor: Actor) -> Statement:
     """The statement recording ``changes`` as numbered outbox records, to run in their transaction."""
     at = now_millis()
@@ -79,6 +99,7 @@ def outbox_statement(changes: Sequence[ChangeEvent], actor: Actor) -> Statement:
         "WITH base + i + 1 AS seq, $events[i] AS event "
         "CREATE (o:_Outbox {seq: seq, type: event.type, label: event.label, payload: event.payload, "
         "sent: false, at: $at}) "
-        "RETURN count(o) AS recorded",
+        "RETURN min(seq) AS first, count(o) AS recorded",
         {"events": events, "at": at},
+        serial=True,
     )

@@ -2,7 +2,10 @@
 
 It runs as one task per server process: woken right after each mutation
 commits, and on a timer so that records left by a crashed process (committed,
-never published) go out too. Records are marked sent only after Redis holds
+never published) go out too. A mutation hands over what it recorded, so
+that the relay can publish it without reading the outbox back whenever it is
+next in line (numbered right after the stream's last event); anything else
+(a gap, another process's records) goes through the outbox. Records are marked sent only after Redis holds
 them; a crash in between means they are published again, which the stream
 turns into a no-op. A record that fails to publish stops the batch, so no
 later event ever overtakes it.
@@ -16,6 +19,7 @@ import logging
 import uuid
 from dataclasses import dataclass, field
 
+from rapport.events.outbox import Recorded
 from rapport.events.stream import EventStream, SequenceBehindStream, StreamUnavailable
 from rapport.graph.errors import StoreError
 from rapport.graph.types import GraphStore, Record
@@ -23,6 +27,7 @@ from rapport.graph.values import now_millis
 
 log = logging.getLogger(__name__)
 _BUSY_RETRY_S = 0.02
+_HANDED_OVER_MAX = 100_000  # records handed over and not yet published; beyond, the outbox serves
 
 
 @dataclass
@@ -34,9 +39,12 @@ class OutboxRelay:
     retention_ms: int = 24 * 3600 * 1000  # sent outbox records are pruned after this long
     _wake: asyncio.Event = field(default_factory=asyncio.Event)
     _owner: str = field(default_factory=lambda: uuid.uuid4().hex)  # this relay, in the relay lock
+    _handed_over: dict[int, str] = field(default_factory=dict)  # seq -> payload, committed here
 
-    def wake(self) -> None:
-        """Publish soon: something was just committed."""
+    def wake(self, recorded: Recorded | None = None) -> None:
+        """Publish soon: something was just committed (``recorded``, when the caller knows what)."""
+        if recorded is not None and len(self._handed_over) < _HANDED_OVER_MAX:
+            self._handed_over.update(recorded.numbered())
         self._wake.set()
 
     async def publish_pending(self) -> int | None:
@@ -45,9 +53,17 @@ class OutboxRelay:
         its batch before this process's last commit)."""
         published = 0
         while True:
-            async with self.stream.exclusive(self._owner) as mine:
-                if not mine:
+            async with self.stream.exclusive(self._owner) as last:
+                if last is None:
                     return None
+                next_in_line = self._next_in_line(last)
+                if next_in_line:
+                    await self.stream.append_all(next_in_line)
+                    await self._mark_sent([seq for seq, _ in next_in_line])
+                    published += len(next_in_line)
+                    if not self._handed_over:
+                        return published
+                    last = next_in_line[-1][0]
                 rows = await self.store.read(
                     "MATCH (o:_Outbox) WHERE o.sent = false RETURN o.seq AS seq, o.payload AS payload "
                     "ORDER BY seq LIMIT $n",
@@ -55,19 +71,29 @@ class OutboxRelay:
                 )
                 if not rows:
                     return published
-                newly, complete = await self._publish(rows)
+                newly, complete = await self._publish(rows, last)
                 published += newly
             if complete and len(rows) < self.batch_size:
                 return published
 
-    async def _publish(self, rows: list[Record]) -> tuple[int, bool]:
+    def _next_in_line(self, last: int) -> list[tuple[int, str]]:
+        """Take the handed-over records numbered on from ``last`` without a gap (forgetting those
+        the stream already holds): they may go out without reading the outbox."""
+        for seq in [seq for seq in self._handed_over if seq <= last]:
+            del self._handed_over[seq]
+        run: list[tuple[int, str]] = []
+        while (payload := self._handed_over.pop(last + 1 + len(run), None)) is not None:
+            run.append((last + len(run) + 1, payload))
+        return run
+
+    async def _publish(self, rows: list[Record], last: int) -> tuple[int, bool]:
         """Append ``rows`` to the stream in order and mark those it took as sent; return how many
         were new, and whether all rows were handled. When all are numbered above the stream's
         last event (the usual case) they go in one round trip; otherwise one by one, telling
         events published before (by a relay that died before marking them) from numbers the
         stream holds for other events, on which the rest are renumbered, to be published on the
         next round."""
-        if rows[0]["seq"] > await self.stream.last_seq():
+        if rows[0]["seq"] > last:
             await self.stream.append_all([(row["seq"], row["payload"]) for row in rows])
             await self._mark_sent([row["seq"] for row in rows])
             return len(rows), True
@@ -111,6 +137,7 @@ class OutboxRelay:
             "WITH pending[i] AS o, base + 1 + i AS seq SET o.seq = seq",
             {"last": last_seq},
         )
+        self._handed_over.clear()  # their numbers may have changed
         log.warning(
             "event relay: the outbox sequence restarted below the stream; renumbered after %d", last_seq
         )

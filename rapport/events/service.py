@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from rapport.background import running
 from rapport.config import Settings
 from rapport.events.hub import EventHub
+from rapport.events.outbox import Recorded
 from rapport.events.relay import OutboxRelay
 from rapport.events.stream import EventStream
 from rapport.graph.connect import event_stream_url
@@ -26,10 +27,10 @@ class EventServices:
     relay: OutboxRelay | None
     hub: EventHub | None
 
-    def committed(self) -> None:
-        """A mutation committed: publish soon."""
+    def committed(self, recorded: Recorded) -> None:
+        """A mutation committed ``recorded``: publish soon."""
         if self.relay is not None:
-            self.relay.wake()
+            self.relay.wake(recorded)
 
 
 @asynccontextmanager

@@ -20,11 +20,15 @@ STREAM_KEY = "rapport:events"
 
 
 _LOCK_TTL_MS = 10_000
+# Takes the relay lock (KEYS[1]) for ARGV[1] and answers the sequence number of the stream's
+# (KEYS[2]) newest event, 0 when it has none; -1 when another relay holds the lock.
 _TAKE_LOCK = """
 local holder = redis.call('GET', KEYS[1])
-if holder and holder ~= ARGV[1] then return 0 end
+if holder and holder ~= ARGV[1] then return -1 end
 redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
-return 1
+local newest = redis.call('XREVRANGE', KEYS[2], '+', '-', 'COUNT', 1)
+if #newest == 0 then return 0 end
+return tonumber(string.match(newest[1][1], '^%d+'))
 """
 _RELEASE_LOCK = """
 if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', KEYS[1]) end
@@ -97,18 +101,21 @@ class EventStream:
             raise StreamUnavailable(str(error)) from error
 
     @asynccontextmanager
-    async def exclusive(self, owner: str) -> AsyncIterator[bool]:
-        """Whether ``owner`` (one relay) holds the relay lock for the block. The relays of several
-        workers take turns, so that none renumbers or marks records another is in the middle of
-        publishing. The lock expires by itself if its holder dies, and an owner takes it again
-        even when a request of its own that timed out took it after all."""
+    async def exclusive(self, owner: str) -> AsyncIterator[int | None]:
+        """The stream's last sequence number while ``owner`` (one relay) holds the relay lock for
+        the block; ``None`` when another relay holds it. The relays of several workers take turns,
+        so that none renumbers or marks records another is in the middle of publishing, and the
+        number stays the stream's last but for what the holder appends. The lock expires by
+        itself if its holder dies, and an owner takes it again even when a request of its own
+        that timed out took it after all."""
         key = f"{self.key}:relay"
         try:
-            held = bool(await self.client.eval(_TAKE_LOCK, 1, key, owner, _LOCK_TTL_MS))
+            last: int = await self.client.eval(_TAKE_LOCK, 2, key, self.key, owner, _LOCK_TTL_MS)
         except (redis_errors.RedisError, OSError) as error:
             raise StreamUnavailable(str(error)) from error
+        held = last >= 0
         try:
-            yield held
+            yield last if held else None
         finally:
             if held:
                 with contextlib.suppress(redis_errors.RedisError, OSError):  # else it expires

@@ -94,6 +94,7 @@ class Neo4jStore:
         self._driver = driver
         self._database = database
         self._default_timeout = default_timeout
+        self._serial_writes = asyncio.Lock()
 
     @classmethod
     async def connect(
@@ -159,7 +160,17 @@ class Neo4jStore:
     async def write_transaction(
         self, statements: Sequence[Statement], *, timeout: float | None = None
     ) -> list[list[Record]]:
-        return await write_composed(self._write, statements, timeout)
+        """Run ``statements`` as one query (see :mod:`rapport.graph.composed`).
+
+        Transactions with a ``serial`` statement wait for each other here:
+        Neo4j would let only one at a time past that statement's lock anyway,
+        and its waiting transactions spend CPU the committing one needs (8
+        concurrent mutations committed half as many per second as 8 queued).
+        """
+        if not any(statement.serial for statement in statements):
+            return await write_composed(self._write, statements, timeout)
+        async with self._serial_writes:
+            return await write_composed(self._write, statements, timeout)
 
     async def _write(self, cypher: str, params: Params, timeout: float | None) -> list[Record]:
         return await self.write(cypher, params, timeout=timeout)

@@ -61,11 +61,15 @@ class Statement:
     With ``required_match`` set, the statement must return at least one row;
     if it returns none, the whole transaction is rolled back and
     :class:`~rapport.graph.errors.NothingMatched` carries this message.
+    With ``serial`` set, the statement takes a lock every transaction of
+    its kind needs (the outbox sequence's): a store may run such
+    transactions one at a time.
     """
 
     cypher: str
     params: Mapping[str, Any] = field(default_factory=dict)
     required_match: str | None = None
+    serial: bool = False
 
 
 @dataclass(frozen=True, slots=True)

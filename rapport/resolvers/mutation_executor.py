@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from rapport.auth.actor import Actor
+from rapport.events.outbox import Recorded
 from rapport.graph.records import Records
 from rapport.graph.types import GraphStore
 from rapport.resolvers.access import WriteAccess
@@ -44,7 +45,7 @@ class MutationExecutor:
     schema: Schema
     limits: Limits
     timeout: float
-    on_commit: Callable[[], None]  # wakes the event relay
+    on_commit: Callable[[Recorded], None]  # hands each committed transaction's events to the relay
 
     async def execute(
         self, operation_fields: dict[str, Selected], fragments: Fragments, actor: Actor
@@ -54,7 +55,9 @@ class MutationExecutor:
             for view in self.model.labels.values()
             for name, operation in mutation_names(view).items()
         }
-        writer = Writer(self.store, self.model, Records(self.store, self.schema), WriteAccess(actor))
+        writer = Writer(
+            self.store, self.model, Records(self.store, self.schema), WriteAccess(actor), self.on_commit
+        )
         data: dict[str, Any] = {}
         errors: list[FieldError] = []
         for key, selected in operation_fields.items():
@@ -108,7 +111,6 @@ class MutationExecutor:
             result = await steps[operation]()
         except Rejected as rejected:
             return _Outcome([], rejected.problems)
-        self.on_commit()
         ids = result if isinstance(result, list) else [result]
         if operation.startswith("delete"):
             return _Outcome([], [], deleted=[global_id(label, record_id) for record_id in ids])

@@ -3,11 +3,18 @@ and applied in one transaction, so a mutation either happens whole or not at all
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from rapport.events.outbox import ChangeEvent, ChangeType, outbox_statement, record_changes
+from rapport.events.outbox import (
+    ChangeEvent,
+    ChangeType,
+    Recorded,
+    outbox_statement,
+    record_changes,
+    recorded,
+)
 from rapport.graph.errors import NothingMatched
 from rapport.graph.records import NodeRef, Records
 from rapport.graph.types import GraphStore, Statement
@@ -84,6 +91,7 @@ class Writer:
     model: GraphQLModel
     records: Records
     access: WriteAccess
+    on_commit: Callable[[Recorded], None]  # told what each committed transaction recorded
 
     # -- operations ---------------------------------------------------------------------
     async def create(self, label: str, items: Sequence[NewRecord]) -> list[str]:
@@ -218,7 +226,7 @@ class Writer:
                 )
             )
         try:
-            await self.store.write_transaction([*statements, outbox_statement(events, self.access.actor)])
+            await self._write(statements, events)
         except NothingMatched:
             for record_id, (_, path) in zip(record_ids, targets, strict=True):
                 reason = await self._why_not_deleted(view, record_id, blocking, path)
@@ -369,9 +377,15 @@ class Writer:
         missing = await self._missing(plan.linked)
         if missing:
             raise Rejected(missing)
-        await self.store.write_transaction(
-            [*plan.statements, outbox_statement(plan.events, self.access.actor)]
-        )
+        await self._write(plan.statements, plan.events)
+
+    async def _write(self, statements: list[Statement], events: list[ChangeEvent]) -> None:
+        """Write ``statements`` and the outbox records of ``events`` in one transaction."""
+        outbox = outbox_statement(events, self.access.actor)
+        results = await self.store.write_transaction([*statements, outbox])
+        done = recorded(outbox, results[-1])
+        if done is not None:
+            self.on_commit(done)
 
     async def _missing(self, linked: list[tuple[NodeRef, str]]) -> list[UserProblem]:
         """A NOT_FOUND problem for each linked record that does not exist."""
