@@ -3,7 +3,13 @@ with declarations of its own is loaded without losing them."""
 
 from __future__ import annotations
 
+import itertools
+
+import pytest
+
 from rapport.demo.seed import seed_demo
+from rapport.graph.bulk import BulkWriter
+from rapport.graph.errors import ConstraintViolation
 from rapport.graph.types import GraphStore, NodeBatch, RelationshipBatch
 from rapport.schema.custom_fields import CustomFields
 from tests.test_demo_seed import expected_fingerprint, stored_fingerprint
@@ -16,6 +22,9 @@ VALUES = {
     "active": [True, False, None],
     "tags": [["x", "y"], [], None],
 }
+
+
+UNIQUE_SEGMENT_IDS = "CREATE CONSTRAINT segment_id IF NOT EXISTS FOR (n:Segment) REQUIRE n.id IS UNIQUE"
 
 
 async def test_every_value_type_survives_a_bulk_load(store: GraphStore) -> None:
@@ -33,6 +42,39 @@ async def test_every_value_type_survives_a_bulk_load(store: GraphStore) -> None:
     )
     assert rels == [{"a": "a", "b": "b", "s": 0.5}, {"a": "b", "b": "c", "s": None}]
     assert (sink.nodes, sink.relationships) == (3, 2)
+
+
+async def test_batches_written_two_at_a_time_all_land_with_their_relationships(store: GraphStore) -> None:
+    await store.run_schema(UNIQUE_SEGMENT_IDS)
+    writer = BulkWriter(store, in_flight=2)
+    ids = [f"s{i}" for i in range(60)]
+    for start in range(0, 60, 10):
+        await writer.write_nodes(NodeBatch("Segment", {"id": ids[start : start + 10]}))
+    pairs = list(itertools.pairwise(ids))
+    for start in range(0, len(pairs), 7):
+        sources, targets = zip(*pairs[start : start + 7], strict=True)
+        await writer.write_relationships(
+            RelationshipBatch("KNOWS", "Segment", "Segment", list(sources), list(targets), {})
+        )
+    await writer.finish()
+    rows = await store.read("MATCH (a:Segment)-[:KNOWS]->(b:Segment) RETURN a.id AS a, b.id AS b")
+    assert sorted((r["a"], r["b"]) for r in rows) == sorted(pairs)
+    assert (writer.nodes, writer.relationships) == (60, 59)
+
+
+async def test_a_failing_batch_is_raised_writes_nothing_and_the_batches_in_flight_still_end(
+    store: GraphStore,
+) -> None:
+    await store.run_schema(UNIQUE_SEGMENT_IDS)
+    writer = BulkWriter(store, in_flight=2)
+    with pytest.raises(ConstraintViolation):
+        for ids in (["a", "b"], ["c", "a"], ["d"], ["e"]):  # the two in flight both take "a"
+            await writer.write_nodes(NodeBatch("Segment", {"id": ids}))
+        await writer.finish()
+    await writer.finish()  # nothing left to wait for
+    rows = await store.read("MATCH (n:Segment) RETURN n.id AS id")
+    written = {row["id"] for row in rows}
+    assert written - {"d", "e"} in ({"a", "b"}, {"a", "c"})  # one whole batch; the other not at all
 
 
 async def test_seeding_keeps_custom_field_declarations(store: GraphStore) -> None:

@@ -11,8 +11,10 @@ see :mod:`rapport.graph.falkordb_bulk`).
 
 from __future__ import annotations
 
+import asyncio
+
 from rapport.graph.dialect import checked_identifier
-from rapport.graph.types import Columns, GraphStore, NodeBatch, RelationshipBatch
+from rapport.graph.types import Columns, GraphStore, NodeBatch, Params, Record, RelationshipBatch
 
 
 def _properties(columns: Columns, row: str) -> str:
@@ -42,29 +44,63 @@ def relationship_query(batch: RelationshipBatch) -> str:
 
 
 class BulkWriter:
-    """Writes node and relationship batches with Cypher; counts what it wrote.
+    """Writes node and relationship batches with Cypher, up to ``in_flight`` batches at a time;
+    counts what it wrote.
 
-    Endpoints are found through the ``id`` indexes, so they must exist first.
+    Endpoints are found through the ``id`` indexes, so they must exist first,
+    and every node batch has been written before the first relationship
+    batch goes out. A failed batch is raised once the others in flight have
+    ended.
     """
 
     needs_indexes_first = True
 
-    def __init__(self, store: GraphStore, *, timeout: float = 600.0) -> None:
+    def __init__(self, store: GraphStore, *, timeout: float = 600.0, in_flight: int = 1) -> None:
         self._store = store
         self._timeout = timeout
+        self._in_flight = in_flight
+        self._writing: set[asyncio.Task[list[Record]]] = set()
+        self._nodes_written = False
         self.nodes = 0
         self.relationships = 0
 
     async def write_nodes(self, batch: NodeBatch) -> None:
         if len(batch):
-            await self._store.write(node_query(batch), dict(batch.columns), timeout=self._timeout)
+            await self._submit(node_query(batch), dict(batch.columns))
             self.nodes += len(batch)
 
     async def write_relationships(self, batch: RelationshipBatch) -> None:
+        if not self._nodes_written:
+            await self._drain()
+            self._nodes_written = True
         if len(batch):
             params = {**batch.columns, "source": batch.sources, "target": batch.targets}
-            await self._store.write(relationship_query(batch), params, timeout=self._timeout)
+            await self._submit(relationship_query(batch), params)
             self.relationships += len(batch)
 
     async def finish(self) -> None:
-        """Nothing to do: every batch was its own committed transaction."""
+        await self._drain()
+
+    async def _submit(self, cypher: str, params: Params) -> None:
+        while len(self._writing) >= self._in_flight:
+            done, self._writing = await asyncio.wait(self._writing, return_when=asyncio.FIRST_COMPLETED)
+            await self._raise_failure(done)
+        self._writing.add(asyncio.ensure_future(self._store.write(cypher, params, timeout=self._timeout)))
+
+    async def _drain(self) -> None:
+        done, self._writing = self._writing, set()
+        if done:
+            await asyncio.wait(done)
+            await self._raise_failure(done)
+
+    async def _raise_failure(self, done: set[asyncio.Task[list[Record]]]) -> None:
+        """Raise the first failure among the ``done`` writes, once the rest have ended too."""
+        failure = next((task.exception() for task in done if task.exception() is not None), None)
+        if failure is None:
+            return
+        rest, self._writing = self._writing, set()
+        if rest:
+            await asyncio.wait(rest)
+        for task in rest:
+            task.exception()  # retrieved: the first failure stands for them
+        raise failure

@@ -258,7 +258,10 @@ class Neo4jStore:
                     await self._untimed(f"DROP {keyword} `{row['name']}` IF EXISTS")
 
     async def bulk_sink(self) -> BulkSink:
-        return BulkWriter(self)
+        # Two batches at once: Neo4j runs one while the driver encodes and sends the next (the
+        # 100,000-customer demo loads about a fifth faster). Relationship batches that deadlock
+        # on shared endpoints are retried by write().
+        return BulkWriter(self, in_flight=2)
 
     async def close(self) -> None:
         await self._driver.close()
