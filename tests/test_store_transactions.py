@@ -92,6 +92,35 @@ async def test_a_required_match_that_matches_nothing_rolls_everything_back(
     assert await _ids(store) == []
 
 
+def _creates(count: int) -> list[Statement]:
+    return [
+        Statement("CREATE (a:Account {id: $id}) RETURN a.id AS id", {"id": f"a{i:02}"}) for i in range(count)
+    ]
+
+
+@pytest.mark.parametrize("count", [3, 40], ids=["few statements", "many statements"])
+async def test_a_transaction_of_any_length_returns_each_statements_rows(
+    store: GraphStore, count: int
+) -> None:
+    results = await store.write_transaction(
+        [*_creates(count), Statement("MATCH (a:Account) RETURN count(a) AS accounts")]
+    )
+    assert results == [*[[{"id": f"a{i:02}"}] for i in range(count)], [{"accounts": count}]]
+
+
+@pytest.mark.parametrize("count", [3, 40], ids=["few statements", "many statements"])
+async def test_a_required_match_late_in_a_transaction_of_any_length_rolls_it_all_back(
+    store: GraphStore, count: int
+) -> None:
+    with pytest.raises(NothingMatched, match="Account missing not found"):
+        await store.write_transaction([
+            *_creates(count),
+            Statement("MATCH (a:Account {id: 'missing'}) RETURN a.id AS id",
+                      required_match="Account missing not found"),
+        ])  # fmt: skip
+    assert await _ids(store) == []
+
+
 async def test_read_queries_cannot_write(store: GraphStore) -> None:
     with pytest.raises(ReadOnlyViolation):
         await store.read("CREATE (:Account {id: 'sneaky'})")

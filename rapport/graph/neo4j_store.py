@@ -10,7 +10,9 @@ import neo4j
 import neo4j.exceptions as neo4j_errors
 from neo4j import (
     AsyncGraphDatabase,
+    AsyncManagedTransaction,
     NotificationDisabledClassification,
+    unit_of_work,
 )
 
 from rapport.graph.bulk import BulkWriter
@@ -18,6 +20,7 @@ from rapport.graph.composed import write_composed
 from rapport.graph.dialect import Neo4jDialect
 from rapport.graph.errors import (
     ConstraintViolation,
+    NothingMatched,
     QueryError,
     QueryTimeout,
     ReadOnlyViolation,
@@ -42,6 +45,7 @@ _TIMEOUT_CODES = (
 )
 _ACCESS_MODE_CODE = "Neo.ClientError.Statement.AccessMode"
 _READ, _WRITE = neo4j.READ_ACCESS, neo4j.WRITE_ACCESS
+_COMPOSED_AT_MOST = 12  # statements of a transaction composed into one query (see write_transaction)
 _RETRY_DELAYS_S = (0.01, 0.05, 0.2, 0.5, 1.0, 2.0)
 
 
@@ -81,7 +85,7 @@ class Neo4jStore:
     """A :class:`~rapport.graph.types.GraphStore` on Neo4j 5.
 
     Every read and write is one query run as an auto-commit transaction
-    (a transaction of several statements is composed into one): one round
+    (as is a transaction of a few statements, composed into one): one round
     trip, where a managed transaction needs a second for its COMMIT. See
     :meth:`write` for what that spares concurrent writers; failures a retry
     may mend are retried (:meth:`_attempts`).
@@ -160,17 +164,43 @@ class Neo4jStore:
     async def write_transaction(
         self, statements: Sequence[Statement], *, timeout: float | None = None
     ) -> list[list[Record]]:
-        """Run ``statements`` as one query (see :mod:`rapport.graph.composed`).
+        """Run ``statements`` atomically: composed into one query when there are few (see
+        :mod:`rapport.graph.composed`), one round trip each in a managed transaction otherwise.
+
+        Neo4j plans every new composition anew, at a cost that grows faster than its size
+        (about 0.3 s for 11 statements, 4 s for 88, measured on 2 cores), while a statement
+        on its own is planned once and reused in any transaction.
 
         Transactions with a ``serial`` statement wait for each other here:
         Neo4j would let only one at a time past that statement's lock anyway,
         and its waiting transactions spend CPU the committing one needs (8
         concurrent mutations committed half as many per second as 8 queued).
         """
+        run = self._composed if len(statements) <= _COMPOSED_AT_MOST else self._one_by_one
         if not any(statement.serial for statement in statements):
-            return await write_composed(self._write, statements, timeout)
+            return await run(statements, timeout)
         async with self._serial_writes:
-            return await write_composed(self._write, statements, timeout)
+            return await run(statements, timeout)
+
+    async def _composed(self, statements: Sequence[Statement], timeout: float | None) -> list[list[Record]]:
+        return await write_composed(self._write, statements, timeout)
+
+    async def _one_by_one(self, statements: Sequence[Statement], timeout: float | None) -> list[list[Record]]:
+        async def work(tx: AsyncManagedTransaction) -> list[list[Record]]:
+            results = []
+            for statement in statements:
+                rows = await _rows(await tx.run(statement.cypher, dict(statement.params)))
+                if statement.required_match is not None and not rows:
+                    raise NothingMatched(statement.required_match)  # rolls the transaction back
+                results.append(rows)
+            return results
+
+        timed = unit_of_work(timeout=self._default_timeout if timeout is None else timeout)(work)
+        try:
+            async with self._session(_WRITE) as session:
+                return await session.execute_write(timed)
+        except (neo4j_errors.Neo4jError, neo4j_errors.DriverError, OSError) as error:
+            raise _translate_error(error) from error
 
     async def _write(self, cypher: str, params: Params, timeout: float | None) -> list[Record]:
         return await self.write(cypher, params, timeout=timeout)
