@@ -19,10 +19,10 @@ recognises its error.
 from __future__ import annotations
 
 import re
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any
+from typing import Any, Protocol
 
 from rapport.graph.cypher_text import final_return, rename_parameters, split_alias
 from rapport.graph.errors import NothingMatched, QueryError
@@ -33,7 +33,13 @@ _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 # How each backend words the guard's error (FalkorDB, then Neo4j), lower-cased.
 _GUARD_ERRORS = ("step argument to range() can't be 0", "step argument to 'range()' cannot be zero")
 
-Write = Callable[[str, Params, float | None], Awaitable[list[Record]]]
+
+class Write(Protocol):
+    """A store's ``write``: one statement in its own transaction."""
+
+    def __call__(
+        self, cypher: str, params: Params | None = None, *, timeout: float | None = None
+    ) -> Awaitable[list[Record]]: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,10 +67,10 @@ async def write_composed(
     if not statements:
         return []
     if len(statements) == 1 and statements[0].required_match is None:
-        return [await write(statements[0].cypher, statements[0].params, timeout)]
+        return [await write(statements[0].cypher, statements[0].params, timeout=timeout)]
     composed = compose(statements)
     try:
-        (row,) = await write(composed.cypher, composed.params, timeout)
+        (row,) = await write(composed.cypher, composed.params, timeout=timeout)
     except QueryError as error:
         if not any(guard in str(error).lower() for guard in _GUARD_ERRORS):
             raise

@@ -161,10 +161,7 @@ class FalkorDBStore:
     async def write_transaction(
         self, statements: Sequence[Statement], *, timeout: float | None = None
     ) -> list[list[Record]]:
-        return await write_composed(self._write, statements, timeout)
-
-    async def _write(self, cypher: str, params: Params, timeout: float | None) -> list[Record]:
-        return await self._query(cypher, params, timeout, read_only=False)
+        return await write_composed(self.write, statements, timeout)
 
     async def run_schema(self, *statements: str) -> None:
         steps = [translate(statement) for statement in statements]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Awaitable, Callable, Sequence
 from typing import TypeVar
 
@@ -177,13 +178,12 @@ class Neo4jStore:
         concurrent mutations committed half as many per second as 8 queued).
         """
         run = self._composed if len(statements) <= _COMPOSED_AT_MOST else self._one_by_one
-        if not any(statement.serial for statement in statements):
-            return await run(statements, timeout)
-        async with self._serial_writes:
+        serial = any(statement.serial for statement in statements)
+        async with self._serial_writes if serial else contextlib.nullcontext():
             return await run(statements, timeout)
 
     async def _composed(self, statements: Sequence[Statement], timeout: float | None) -> list[list[Record]]:
-        return await write_composed(self._write, statements, timeout)
+        return await write_composed(self.write, statements, timeout)
 
     async def _one_by_one(self, statements: Sequence[Statement], timeout: float | None) -> list[list[Record]]:
         async def work(tx: AsyncManagedTransaction) -> list[list[Record]]:
@@ -201,9 +201,6 @@ class Neo4jStore:
                 return await session.execute_write(timed)
         except (neo4j_errors.Neo4jError, neo4j_errors.DriverError, OSError) as error:
             raise _translate_error(error) from error
-
-    async def _write(self, cypher: str, params: Params, timeout: float | None) -> list[Record]:
-        return await self.write(cypher, params, timeout=timeout)
 
     async def _untimed(self, cypher: str, params: Params | None = None) -> list[Record]:
         """Run with no time limit: schema changes, and CALL … IN TRANSACTIONS (which must not
