@@ -58,8 +58,7 @@ class OutboxRelay:
                     return None
                 next_in_line = self._next_in_line(last)
                 if next_in_line:
-                    await self.stream.append_all(next_in_line)
-                    await self._mark_sent([seq for seq, _ in next_in_line])
+                    await self._append_all(next_in_line)
                     published += len(next_in_line)
                     if not self._handed_over:
                         return published
@@ -94,8 +93,7 @@ class OutboxRelay:
         stream holds for other events, on which the rest are renumbered, to be published on the
         next round."""
         if rows[0]["seq"] > last:
-            await self.stream.append_all([(row["seq"], row["payload"]) for row in rows])
-            await self._mark_sent([row["seq"] for row in rows])
+            await self._append_all([(row["seq"], row["payload"]) for row in rows])
             return len(rows), True
         published, done, behind = 0, [], None
         try:
@@ -112,6 +110,11 @@ class OutboxRelay:
         if behind is not None:
             await self._renumber_unsent_after(behind.last_seq)
         return published, behind is None
+
+    async def _append_all(self, events: list[tuple[int, str]]) -> None:
+        """Append ``(seq, payload)`` events numbered above the stream's last, then mark them sent."""
+        await self.stream.append_all(events)
+        await self._mark_sent([seq for seq, _ in events])
 
     async def _mark_sent(self, seqs: list[int]) -> None:
         await self.store.write(

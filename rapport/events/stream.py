@@ -20,15 +20,18 @@ STREAM_KEY = "rapport:events"
 
 
 _LOCK_TTL_MS = 10_000
-# Takes the relay lock (KEYS[1]) for ARGV[1] and answers the sequence number of the stream's
-# (KEYS[2]) newest event, 0 when it has none; -1 when another relay holds the lock.
+# Takes the relay lock (KEYS[1]) for ARGV[1] and answers the stream's (KEYS[2]) last sequence
+# number, as last_seq() reads it; -1 when another relay holds the lock.
 _TAKE_LOCK = """
 local holder = redis.call('GET', KEYS[1])
 if holder and holder ~= ARGV[1] then return -1 end
 redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
-local newest = redis.call('XREVRANGE', KEYS[2], '+', '-', 'COUNT', 1)
-if #newest == 0 then return 0 end
-return tonumber(string.match(newest[1][1], '^%d+'))
+if redis.call('EXISTS', KEYS[2]) == 0 then return 0 end
+local info = redis.call('XINFO', 'STREAM', KEYS[2])
+for i = 1, #info, 2 do
+  if info[i] == 'last-generated-id' then return tonumber(string.match(info[i + 1], '^%d+')) end
+end
+return 0
 """
 _RELEASE_LOCK = """
 if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', KEYS[1]) end
