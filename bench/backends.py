@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 from rapport.config import Settings
+from rapport.graph.connect import store_session
 
 BACKENDS = ("falkordb", "neo4j")
 
@@ -19,3 +20,14 @@ def settings_for(backend: str, data_dir: Path) -> Settings:
             sys.exit("bench: set RAPPORT_NEO4J_URI/_USER/_PASSWORD for the neo4j backend")
         return Settings(data_dir=data_dir)
     return Settings(data_dir=data_dir, neo4j_uri=None, falkordb_url=None)
+
+
+async def neo4j_memory(data_dir: Path) -> str:
+    """The Neo4j server's heap and page cache sizes, as its settings say them."""
+    async with store_session(settings_for("neo4j", data_dir)) as store:
+        rows = await store.read(
+            "SHOW SETTINGS YIELD name, value "
+            "WHERE name IN ['server.memory.heap.max_size', 'server.memory.pagecache.size'] "
+            "RETURN name, value ORDER BY name"
+        )
+    return ", ".join(f"{row['name']}={row['value']}" for row in rows)

@@ -6,8 +6,13 @@
 
 Each run is a fresh child process (so its peak RSS is its own) on an empty
 store: a new embedded data directory, or the Neo4j named by RAPPORT_NEO4J_URI /
-_USER / _PASSWORD (start one with scripts/neo4j-server start). Prints one
-line per run and a summary of medians, with the FalkorDB / Neo4j ratio.
+_USER / _PASSWORD. Prints the Neo4j server's memory settings, one line per run,
+and a summary of medians, with the FalkorDB / Neo4j ratio.
+
+Neo4j loads faster with a heap larger than the test server's 1 GiB (less
+garbage collection); the figures in the notes come from a server started with
+    RAPPORT_NEO4J_HEAP=4g RAPPORT_NEO4J_PAGECACHE=2g scripts/neo4j-server start
+and warmed up by a first run (the JVM compiles its hot paths then).
 """
 
 from __future__ import annotations
@@ -22,7 +27,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from bench.backends import settings_for
+from bench.backends import neo4j_memory, settings_for
 from rapport.demo.seed import seed_demo
 from rapport.graph.connect import store_session
 
@@ -55,6 +60,9 @@ def main() -> None:
         print(json.dumps(asyncio.run(_one_run(args.child[0], int(args.child[1]), args.seed))))
         return
 
+    if "neo4j" in args.backends.split(","):
+        with tempfile.TemporaryDirectory(prefix="rapport-bench-") as tmp:
+            print(f"neo4j server: {asyncio.run(neo4j_memory(Path(tmp)))}")
     medians: dict[tuple[str, int], float] = {}
     print(
         f"{'backend':<9} {'customers':>9} {'elements':>10} {'seconds':>8} {'elements/s':>11} {'peak RSS':>9}"

@@ -99,7 +99,13 @@ def cli() -> None:
 @cli.command()
 @click.option("--status", "show_status", is_flag=True, help="List applied and pending migrations.")
 @click.option("--dry-run", is_flag=True, help="Print what would be applied, apply nothing.")
-def migrate(show_status: bool, dry_run: bool) -> None:
+@click.option(
+    "--through",
+    type=click.IntRange(min=1),
+    metavar="VERSION",
+    help="Only the pending migrations up to VERSION.",
+)
+def migrate(show_status: bool, dry_run: bool, through: int | None) -> None:
     """Apply pending schema migrations."""
 
     async def work(store: GraphStore) -> None:
@@ -109,17 +115,18 @@ def migrate(show_status: bool, dry_run: bool) -> None:
                 click.echo(f"V{s.version:03d}  {s.state:<8} {_when(s.applied_at):<24} {s.description}")
             return
         if dry_run:
-            pending = await runner.pending()
+            pending = [m for m in await runner.pending() if through is None or m.version <= through]
             for m in pending:
                 click.echo(f"-- {m.file_name} (would apply on {store.backend})")
                 for statement in m.statements:
                     click.echo(f"{statement};")
             click.echo(f"{len(pending)} pending migration(s); nothing applied")
             return
-        applied = await runner.migrate()
+        applied = await runner.migrate(through=through)
         for m in applied:
             click.echo(f"applied {m.file_name}")
-        click.echo(f"{len(applied)} migration(s) applied on {store.backend}; schema is up to date")
+        reached = "schema is up to date" if through is None else f"schema is at V{through:03d} or later"
+        click.echo(f"{len(applied)} migration(s) applied on {store.backend}; {reached}")
 
     _run(work)
 
@@ -159,7 +166,7 @@ def _parameter(text: str) -> tuple[str, Any]:
 @click.option("--customers", type=click.IntRange(1, 5_000_000), required=True, help="How many customers.")
 @click.option("--seed", "seed_value", type=int, default=42, show_default=True, help="Same seed, same graph.")
 @click.option("--reset", is_flag=True, help="Delete everything in the graph first.")
-@click.option("--batch-size", type=click.IntRange(100, 200_000), default=20_000, show_default=True)
+@click.option("--batch-size", type=click.IntRange(100, 200_000), default=5_000, show_default=True)
 def seed(customers: int, seed_value: int, reset: bool, batch_size: int) -> None:
     """Build the demo CRM graph (with its planted ground truth)."""
 

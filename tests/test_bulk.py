@@ -9,7 +9,7 @@ import pytest
 
 from rapport.demo.seed import seed_demo
 from rapport.graph.bulk import BulkWriter
-from rapport.graph.errors import ConstraintViolation
+from rapport.graph.errors import ConstraintViolation, NothingMatched, QueryError
 from rapport.graph.types import GraphStore, NodeBatch, RelationshipBatch
 from rapport.schema.custom_fields import CustomFields
 from tests.test_demo_seed import expected_fingerprint, stored_fingerprint
@@ -75,6 +75,28 @@ async def test_a_failing_batch_is_raised_writes_nothing_and_the_batches_in_fligh
     rows = await store.read("MATCH (n:Segment) RETURN n.id AS id")
     written = {row["id"] for row in rows}
     assert written - {"d", "e"} in ({"a", "b"}, {"a", "c"})  # one whole batch; the other not at all
+
+
+async def test_a_relationship_to_a_node_never_loaded_is_refused_naming_it(store: GraphStore) -> None:
+    sink = await store.bulk_sink()
+    await sink.write_nodes(NodeBatch("Segment", {"id": ["a", "b"]}))
+    with pytest.raises(QueryError, match="endpoint Segment 'ghost' was not loaded"):
+        await sink.write_relationships(RelationshipBatch("KNOWS", "Segment", "Segment", ["a"], ["ghost"], {}))
+
+
+async def test_a_batch_whose_endpoint_was_deleted_while_loading_writes_none_of_its_relationships(
+    store: GraphStore,
+) -> None:
+    writer = BulkWriter(store)
+    await writer.write_nodes(NodeBatch("Segment", {"id": ["a", "b", "c"]}))
+    await writer.finish()
+    await store.write("MATCH (n:Segment {id: 'c'}) DELETE n")
+    with pytest.raises(NothingMatched, match="2 KNOWS relationships lost endpoints"):
+        await writer.write_relationships(
+            RelationshipBatch("KNOWS", "Segment", "Segment", ["a", "b"], ["b", "c"], {})
+        )
+        await writer.finish()
+    assert await store.read("MATCH ()-[r:KNOWS]->() RETURN count(r) AS n") == [{"n": 0}]
 
 
 async def test_seeding_keeps_custom_field_declarations(store: GraphStore) -> None:

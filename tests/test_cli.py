@@ -68,15 +68,23 @@ def test_bad_neo4j_credentials_stop_start_up_with_one_line() -> None:
     assert_one_line_error(result, "Neo4j rejected the credentials")
 
 
-def test_migrate_dry_run_status_and_apply(store_env: dict[str, str], store: GraphStore) -> None:
+def test_migrate_dry_run_status_and_apply_through_a_version_then_the_rest(
+    store_env: dict[str, str], store: GraphStore
+) -> None:
     env = store_env
     dry = run("migrate", "--dry-run", env=env)
     assert dry.returncode == 0, dry.stderr
     assert "CREATE CONSTRAINT customer_id IF NOT EXISTS" in dry.stdout
     assert f"{len(BUILT_IN)} pending migration(s); nothing applied" in dry.stdout
     assert "pending" in run("migrate", "--status", env=env).stdout
+    first = run("migrate", "--through", "1", env=env)
+    assert first.stdout.splitlines() == [
+        f"applied {BUILT_IN[0].file_name}",
+        f"1 migration(s) applied on {store.backend}; schema is at V001 or later",
+    ]
+    assert f"{len(BUILT_IN) - 1} pending migration(s)" in run("migrate", "--dry-run", env=env).stdout
     applied = run("migrate", env=env)
-    assert f"{len(BUILT_IN)} migration(s) applied on {store.backend}" in applied.stdout
+    assert f"{len(BUILT_IN) - 1} migration(s) applied on {store.backend}" in applied.stdout
     status = run("migrate", "--status", env=env).stdout.splitlines()
     assert [line.split()[:2] for line in status] == [[f"V{m.version:03d}", "applied"] for m in BUILT_IN]
 

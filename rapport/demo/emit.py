@@ -45,7 +45,7 @@ def _slices(count: int, size: int) -> Iterator[np.ndarray]:
 class DemoEmitter:
     """Batches of one demo world, in an order the bulk writer can follow."""
 
-    def __init__(self, world: DemoWorld, batch_size: int = 20_000) -> None:
+    def __init__(self, world: DemoWorld, batch_size: int) -> None:
         self.w = world
         self.batch_size = batch_size
         self._ids: dict[str, list[str]] = {}

@@ -9,11 +9,9 @@ nothing behind). Neo4j gains from it too: one round trip instead of one per
 statement, and the locks a transaction takes (the outbox sequence's above
 all) are held for one query's run and its commit, not across round trips.
 
-A statement with ``required_match`` is followed by a guard that raises a
-runtime error (the backend then rolls the whole query back) when it returned
-no rows. Cypher cannot raise an error with a message of its own, so the guard
-uses an expression our queries never contain and :func:`write_composed`
-recognises its error.
+A statement with ``required_match`` is followed by a
+:mod:`~rapport.graph.runtime_check` that fails the whole query (the backend
+then rolls it back) when the statement returned no rows.
 """
 
 from __future__ import annotations
@@ -26,12 +24,10 @@ from typing import Any, Protocol
 
 from rapport.graph.cypher_text import final_return, rename_parameters, split_alias
 from rapport.graph.errors import NothingMatched, QueryError
+from rapport.graph.runtime_check import check, is_failed_check
 from rapport.graph.types import Params, Record, Statement
 
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-
-# How each backend words the guard's error (FalkorDB, then Neo4j), lower-cased.
-_GUARD_ERRORS = ("step argument to range() can't be 0", "step argument to 'range()' cannot be zero")
 
 
 class Write(Protocol):
@@ -72,9 +68,9 @@ async def write_composed(
     try:
         (row,) = await write(composed.cypher, composed.params, timeout=timeout)
     except QueryError as error:
-        if not any(guard in str(error).lower() for guard in _GUARD_ERRORS):
+        if not is_failed_check(error):
             raise
-        # The guard cannot say which statement failed; name every candidate.
+        # The check cannot say which statement failed; name every candidate.
         raise NothingMatched(" or ".join(s.required_match for s in statements if s.required_match)) from error
     return composed.split(row)
 
@@ -103,9 +99,7 @@ def compose(statements: Sequence[Statement]) -> ComposedQuery:
         clauses.append(f"CALL {{ {body} }}")
         carried.append(f"__r{i}")
         if statement.required_match is not None:
-            # range() with a zero step is a runtime error, and only a runtime
-            # error rolls the whole query back (constant ones are folded early).
-            clauses.append(f"WITH {', '.join(carried)}, range(0, 0, sign({row_count})) AS __g{i}")
+            clauses.append(f"WITH {', '.join(carried)}, {check(f'{row_count} > 0')} AS __g{i}")
         columns.append(list(names))
     cypher = " ".join(clauses) + " RETURN " + ", ".join(carried)
     return ComposedQuery(cypher=cypher, params=params, columns=columns)

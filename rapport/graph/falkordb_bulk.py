@@ -17,13 +17,14 @@ from __future__ import annotations
 
 import asyncio
 import struct
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from functools import partial
 from itertools import chain
 from typing import Any
 
 import numpy as np
 
+from rapport.graph.bulk import NodeNumbers
 from rapport.graph.errors import QueryError
 from rapport.graph.types import NodeBatch, RelationshipBatch
 
@@ -91,14 +92,12 @@ def node_blob(batch: NodeBatch) -> bytes:
     return _header(batch.label, keys) + _rows([encode_column(batch.columns[k]) for k in keys])
 
 
-def relationship_blob(
-    batch: RelationshipBatch, sources: Mapping[str, int], targets: Mapping[str, int]
-) -> bytes:
+def relationship_blob(batch: RelationshipBatch, sources: Sequence[int], targets: Sequence[int]) -> bytes:
     """One relationship type's blob: header, then each relationship's two node numbers
-    (looked up in ``sources`` and ``targets``) and its property values."""
+    and its property values."""
     ends = np.empty((len(batch), 2), dtype=np.uint64)  # native order, as the module reads it
-    ends[:, 0] = _numbers_of(batch.source_label, sources, batch.sources)
-    ends[:, 1] = _numbers_of(batch.target_label, targets, batch.targets)
+    ends[:, 0] = sources
+    ends[:, 1] = targets
     keys = list(batch.columns)
     if not keys:
         return _header(batch.type, keys) + ends.tobytes()
@@ -107,17 +106,8 @@ def relationship_blob(
     return _header(batch.type, keys) + _rows([encode_column(batch.columns[k]) for k in keys], prefix=pairs)
 
 
-def _numbers_of(label: str, numbers: Mapping[str, int], ids: Sequence[str]) -> list[int]:
-    try:
-        return [numbers[i] for i in ids]
-    except KeyError as missing:
-        raise QueryError(f"relationship endpoint {label} {missing} was not loaded before it") from None
-
-
 class FalkorBulkLoad:
     """Sends node and relationship batches to ``GRAPH.BULK`` for one new graph."""
-
-    needs_indexes_first = False
 
     def __init__(self, connection: Any, graph_name: str, on_finish: Callable[[], Awaitable[None]]) -> None:
         self._connection = connection
@@ -126,7 +116,7 @@ class FalkorBulkLoad:
         self._began = False
         self._in_flight: asyncio.Future[None] | None = None
         self._next_node = 0
-        self._numbers: dict[str, dict[str, int]] = {}  # label -> public id -> node number
+        self._numbers = NodeNumbers()
         self.nodes = 0
         self.relationships = 0
 
@@ -153,9 +143,7 @@ class FalkorBulkLoad:
         count = len(batch)
         if not count:
             return
-        numbers = self._numbers.setdefault(batch.label, {})
-        ids = batch.columns["id"]
-        numbers.update(zip(ids, range(self._next_node, self._next_node + count), strict=True))
+        self._numbers.add(batch.label, batch.columns["id"], range(self._next_node, self._next_node + count))
         self._next_node += count
         await self._send(count, 0, node_blob(batch), is_label=True)
         self.nodes += count
@@ -164,8 +152,8 @@ class FalkorBulkLoad:
         count = len(batch)
         if not count:
             return
-        sources = self._numbers.get(batch.source_label, {})
-        targets = self._numbers.get(batch.target_label, {})
+        sources = self._numbers.of(batch.source_label, batch.sources)
+        targets = self._numbers.of(batch.target_label, batch.targets)
         await self._send(0, count, relationship_blob(batch, sources, targets), is_label=False)
         self.relationships += count
 

@@ -99,9 +99,9 @@ class RelationshipBatch:
 
 
 class BulkSink(Protocol):
-    """Loads many nodes and relationships fast: all nodes of a load before their relationships."""
+    """Loads many nodes and relationships fast: all nodes of a load before their relationships,
+    which address their endpoints by public id. Needs no index while loading."""
 
-    needs_indexes_first: bool  # do the id indexes have to exist before loading?
     nodes: int
     relationships: int
 

@@ -27,8 +27,6 @@ _BOOTSTRAP = (
     "FOR (m:_Migration) REQUIRE m.version IS UNIQUE",
     "CREATE CONSTRAINT rapport_migration_lock IF NOT EXISTS FOR (l:_MigrationLock) REQUIRE l.name IS UNIQUE",
 )
-# V001__unique_ids: the id indexes through which bulk writes find relationship endpoints.
-UNIQUE_IDS_VERSION = 1
 _DDL = re.compile(
     r"^\s*(CREATE|DROP)\s+((RANGE|TEXT|POINT|FULLTEXT|VECTOR|LOOKUP)\s+)?(CONSTRAINT|INDEX)\b",
     re.IGNORECASE,
