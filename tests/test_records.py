@@ -41,6 +41,16 @@ async def test_create_assigns_id_timestamps_and_version(records: Records) -> Non
     assert await records.get("Account", account["id"]) == account
 
 
+async def test_one_statement_creates_many_nodes_and_answers_their_ids_in_order(
+    records: Records, store: GraphStore
+) -> None:
+    nodes = [records.new_node("Account", {**ACME, "name": name}) for name in ("Acme", "Globex", "Initech")]
+    (rows,) = await store.write_transaction([records.create_statement("Account", nodes)])
+    assert [row["id"] for row in rows] == [node["id"] for node in nodes]
+    stored = await store.read("MATCH (n:Account) RETURN properties(n) AS p ORDER BY n.name")
+    assert [row["p"] for row in stored] == nodes
+
+
 async def test_invalid_input_writes_nothing(records: Records, store: GraphStore) -> None:
     with pytest.raises(SchemaViolation, match=r"Account\.employees: must be an integer"):
         await records.create("Account", {**ACME, "employees": "many"})

@@ -201,9 +201,7 @@ async def write_segments(
     created: list[dict[str, Any]] = []
     segment_of: dict[int, str] = dict(matched)
     for i, name in zip(fresh, names, strict=True):
-        _, stored = records.plan_create(
-            "Segment", {"name": name, "description": _summary(groups[i]), "rule": rule}
-        )
+        stored = records.new_node("Segment", {"name": name, "description": _summary(groups[i]), "rule": rule})
         created.append(stored)
         segment_of[i] = stored["id"]
     retired = sorted(set(previous) - set(matched.values()))

@@ -99,28 +99,27 @@ class Writer:
         self._may_write(label)
         view = self.model.view(label)
         plan = _Plan()
-        ids = []
+        created = []
         for item in items:
             try:
-                statement, stored = self.records.plan_create(
-                    label, self._values(view, item.fields, item.fields_path)
-                )
+                stored = self.records.new_node(label, self._values(view, item.fields, item.fields_path))
             except SchemaViolation as violation:
                 plan.problems += _problems(violation, item.fields_path)
                 continue
+            created.append(stored)
             node = NodeRef(label, stored["id"])
-            ids.append(node.id)
-            plan.statements.append(statement)
             plan.events.append(
                 ChangeEvent(ChangeType.CREATED, label, (node.id,), record_changes(None, stored))
             )
             self._links(plan, view, node, item.connect, item.connect_path)
             self._ownership(plan, node)
+        if created:  # every node first, in one statement; the links above find them
+            plan.statements.insert(0, self.records.create_statement(label, created))
         try:
             await self._commit(plan)
         except NothingMatched:
             raise Rejected([_RACE]) from None
-        return ids
+        return [stored["id"] for stored in created]
 
     async def update(self, label: str, changes: Sequence[Change]) -> list[str]:
         """Change records and their links atomically; refuse a stale ``expected_version`` (lost updates).
