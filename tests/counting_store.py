@@ -8,11 +8,12 @@ from rapport.graph.types import GraphStore, Params, Record
 
 
 class CountingStore:
-    """Delegates to a real store and counts the queries sent through ``read``."""
+    """Delegates to a real store and counts the queries sent through ``read`` and ``write``."""
 
     def __init__(self, store: GraphStore) -> None:
         self._store = store
         self.reads: list[str] = []
+        self.writes: list[str] = []
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._store, name)
@@ -22,3 +23,9 @@ class CountingStore:
     ) -> list[Record]:
         self.reads.append(cypher)
         return await self._store.read(cypher, params, timeout=timeout)
+
+    async def write(
+        self, cypher: str, params: Params | None = None, *, timeout: float | None = None
+    ) -> list[Record]:
+        self.writes.append(cypher)
+        return await self._store.write(cypher, params, timeout=timeout)

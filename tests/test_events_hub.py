@@ -29,7 +29,7 @@ def event_payload(decline: bool = False) -> str:
 
 
 async def append(stream: EventStream, seq: int) -> None:
-    await stream.append(seq, event_payload())
+    await stream.append_all([(seq, event_payload())])
 
 
 @pytest_asyncio.fixture

@@ -62,6 +62,18 @@ def outbox_reads(store: CountingStore) -> list[str]:
     return [cypher for cypher in store.reads if "_Outbox" in cypher]
 
 
+def unsent_marks(store: CountingStore) -> list[str]:
+    return [cypher for cypher in store.writes if "SET o.sent = true" in cypher]
+
+
+async def wait_for_stream(stream: EventStream, count: int) -> None:
+    for _ in range(100):
+        if len(await stream_entries(stream)) >= count:
+            return
+        await asyncio.sleep(0.02)
+    pytest.fail(f"the stream did not reach {count} events within 2 s")
+
+
 async def test_unsent_records_are_published_in_order_and_marked_sent(
     store: GraphStore, stream: EventStream
 ) -> None:
@@ -91,6 +103,46 @@ async def test_records_handed_over_next_in_line_are_published_without_reading_th
     assert [(entry_id, payload["label"]) for entry_id, payload in entries] == [
         ("1-0", "Account"), ("2-0", "Customer"), ("3-0", "Deal")
     ]  # fmt: skip
+    assert await store.read("MATCH (o:_Outbox) WHERE o.sent = false RETURN count(o) AS n") == [{"n": 0}]
+
+
+async def test_a_running_relay_marks_what_it_published_in_one_write_once_the_interval_is_over(
+    store: GraphStore, stream: EventStream
+) -> None:
+    counting = CountingStore(store)
+    relay = OutboxRelay(counting, stream, mark_interval=1.0)  # type: ignore[arg-type]
+    running = asyncio.create_task(relay.run())
+    try:
+        for label in ("Account", "Customer", "Deal", "Ticket"):
+            relay.wake(await record(store, label))
+            await asyncio.sleep(0.02)
+        await wait_for_stream(stream, 4)
+        assert unsent_marks(counting) == []  # published one by one, not marked yet
+        for _ in range(150):
+            if unsent_marks(counting):
+                break
+            await asyncio.sleep(0.02)
+        assert len(unsent_marks(counting)) == 1
+        assert await store.read("MATCH (o:_Outbox) WHERE o.sent = false RETURN count(o) AS n") == [{"n": 0}]
+    finally:
+        running.cancel()
+        await asyncio.gather(running, return_exceptions=True)
+
+
+async def test_records_published_but_not_marked_when_the_relay_stopped_are_only_marked_later(
+    store: GraphStore, stream: EventStream
+) -> None:
+    relay = OutboxRelay(store, stream, mark_interval=60)
+    running = asyncio.create_task(relay.run())
+    relay.wake(await record(store, "Account", "Customer"))
+    await wait_for_stream(stream, 2)
+    running.cancel()  # stopped before its marks were due, as by a crash
+    await asyncio.gather(running, return_exceptions=True)
+    assert await store.read("MATCH (o:_Outbox) WHERE o.sent = false RETURN count(o) AS n") == [{"n": 2}]
+    await record(store, "Deal")
+    assert await OutboxRelay(store, stream).publish_pending() == 1
+    labels = [payload["label"] for _, payload in await stream_entries(stream)]
+    assert labels == ["Account", "Customer", "Deal"]
     assert await store.read("MATCH (o:_Outbox) WHERE o.sent = false RETURN count(o) AS n") == [{"n": 0}]
 
 

@@ -45,15 +45,6 @@ class StreamUnavailable(Exception):
     wait in the outbox."""
 
 
-class SequenceBehindStream(Exception):
-    """The stream already holds a *different* event under this sequence number: the outbox's
-    numbering restarted (e.g. the graph was cleared) while the stream kept its entries."""
-
-    def __init__(self, seq: int, last_seq: int) -> None:
-        super().__init__(f"event {seq} is not above the stream's last event {last_seq}")
-        self.last_seq = last_seq
-
-
 @dataclass
 class EventStream:
     """Appends events to, and trims, the Redis Stream of change events."""
@@ -65,27 +56,6 @@ class EventStream:
     @classmethod
     def from_url(cls, url: str, *, max_length: int = 1_000_000) -> EventStream:
         return cls(aioredis.Redis.from_url(url), max_length=max_length)
-
-    async def append(self, seq: int, payload: str) -> bool:
-        """Add event ``seq``; ``False`` if the stream already holds this very event.
-
-        Raises :class:`SequenceBehindStream` when the number is taken by another event
-        (or is below the stream's last one and no longer held)."""
-        try:
-            try:
-                await self.client.xadd(
-                    self.key, {"payload": payload}, id=f"{seq}-0", maxlen=self.max_length, approximate=True
-                )
-            except redis_errors.ResponseError as error:
-                if "equal or smaller" not in str(error):
-                    raise
-                held: Any = await self.client.xrange(self.key, min=f"{seq}-0", max=f"{seq}-0")
-                if held and held[0][1][b"payload"].decode() == payload:
-                    return False
-                raise SequenceBehindStream(seq, await self.last_seq()) from None
-        except (redis_errors.RedisError, OSError) as error:
-            raise StreamUnavailable(str(error)) from error
-        return True
 
     async def append_all(self, events: Sequence[tuple[int, str]]) -> None:
         """Add ``(seq, payload)`` events numbered above the stream's last event, in one round trip."""
@@ -103,11 +73,24 @@ class EventStream:
         except (redis_errors.RedisError, OSError) as error:
             raise StreamUnavailable(str(error)) from error
 
+    async def held(self, seqs: Sequence[int]) -> dict[int, str]:
+        """The payloads the stream holds under these sequence numbers (those it still holds),
+        in one round trip."""
+        try:
+            async with self.client.pipeline(transaction=False) as pipe:
+                for seq in seqs:
+                    pipe.xrange(self.key, min=f"{seq}-0", max=f"{seq}-0")
+                answers: list[Any] = await pipe.execute()
+        except (redis_errors.RedisError, OSError) as error:
+            raise StreamUnavailable(str(error)) from error
+        held = zip(seqs, answers, strict=True)
+        return {seq: entries[0][1][b"payload"].decode() for seq, entries in held if entries}
+
     @asynccontextmanager
     async def exclusive(self, owner: str) -> AsyncIterator[int | None]:
         """The stream's last sequence number while ``owner`` (one relay) holds the relay lock for
         the block; ``None`` when another relay holds it. The relays of several workers take turns,
-        so that none renumbers or marks records another is in the middle of publishing, and the
+        so that none renumbers records another is in the middle of publishing, and the
         number stays the stream's last but for what the holder appends. The lock expires by
         itself if its holder dies, and an owner takes it again even when a request of its own
         that timed out took it after all."""
