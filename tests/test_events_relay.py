@@ -129,18 +129,30 @@ async def test_a_running_relay_marks_what_it_published_in_one_write_once_the_int
         await asyncio.gather(running, return_exceptions=True)
 
 
-async def test_records_published_but_not_marked_when_the_relay_stopped_are_only_marked_later(
-    store: GraphStore, stream: EventStream
-) -> None:
+async def test_a_stopping_relay_marks_what_it_published(store: GraphStore, stream: EventStream) -> None:
     relay = OutboxRelay(store, stream, mark_interval=60)
     running = asyncio.create_task(relay.run())
     relay.wake(await record(store, "Account", "Customer"))
     await wait_for_stream(stream, 2)
-    running.cancel()  # stopped before its marks were due, as by a crash
+    running.cancel()
     await asyncio.gather(running, return_exceptions=True)
-    assert await store.read("MATCH (o:_Outbox) WHERE o.sent = false RETURN count(o) AS n") == [{"n": 2}]
-    await record(store, "Deal")
-    assert await OutboxRelay(store, stream).publish_pending() == 1
+    assert await store.read("MATCH (o:_Outbox) WHERE o.sent = false RETURN count(o) AS n") == [{"n": 0}]
+
+
+async def test_records_another_relay_published_and_has_yet_to_mark_are_only_marked(
+    store: GraphStore, stream: EventStream
+) -> None:
+    relay = OutboxRelay(store, stream, mark_interval=60)
+    running = asyncio.create_task(relay.run())
+    try:
+        relay.wake(await record(store, "Account", "Customer"))
+        await wait_for_stream(stream, 2)
+        assert await store.read("MATCH (o:_Outbox) WHERE o.sent = false RETURN count(o) AS n") == [{"n": 2}]
+        await record(store, "Deal")  # committed by another process
+        assert await OutboxRelay(store, stream).publish_pending() == 1
+    finally:
+        running.cancel()
+        await asyncio.gather(running, return_exceptions=True)
     labels = [payload["label"] for _, payload in await stream_entries(stream)]
     assert labels == ["Account", "Customer", "Deal"]
     assert await store.read("MATCH (o:_Outbox) WHERE o.sent = false RETURN count(o) AS n") == [{"n": 0}]

@@ -20,6 +20,7 @@ batch, so no later event ever overtakes it.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import logging
 import time
@@ -35,6 +36,7 @@ from rapport.graph.values import now_millis
 log = logging.getLogger(__name__)
 _BUSY_RETRY_S = 0.02
 _HANDED_OVER_MAX = 100_000  # records handed over and not yet published; beyond, the outbox serves
+_FINAL_MARKS_S = 5.0  # how long a stopping relay may take to mark what it published
 
 
 @dataclass
@@ -197,6 +199,14 @@ class OutboxRelay:
         A round runs when records were handed over or a sweep is due (at start-up, after a
         quiet ``interval``, or when a commit's records were not handed over); a wake whose
         records an earlier round already published costs nothing."""
+        try:
+            await self._publish_until_cancelled()
+        finally:  # stopping: mark what was published (a crash leaves it to be checked at the next start)
+            if self._unmarked:
+                with contextlib.suppress(StoreError, TimeoutError):
+                    await asyncio.wait_for(self._mark_published(), _FINAL_MARKS_S)
+
+    async def _publish_until_cancelled(self) -> None:
         sweeps = 0
         while True:
             self._wake.clear()
