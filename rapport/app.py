@@ -19,6 +19,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.websockets import WebSocket
 
 from rapport.algorithms.jobs import influence_job, segments_job
 from rapport.algorithms.schedule import recurring
@@ -107,10 +108,20 @@ class GraphQLFirst:
     async def _websocket(scope: Scope, receive: Receive, send: Send) -> None:
         server = scope["app"].state.rapport.subscriptions
         if server is None:
-            reason = "subscriptions need an event stream (RAPPORT_REDIS_URL)"
-            await send({"type": "websocket.close", "code": 1013, "reason": reason})
+            await _refuse_without_event_stream(WebSocket(scope, receive, send))
             return
         await server(scope, receive, send)
+
+
+async def _refuse_without_event_stream(websocket: WebSocket) -> None:
+    """Refuse the handshake saying why: with an HTTP 503 and the reason where the server can answer
+    a handshake with a response of its own; else a close before accepting, which a client sees as
+    a bare 403."""
+    reason = "subscriptions need an event stream: set RAPPORT_REDIS_URL"
+    if "websocket.http.response" in websocket.scope.get("extensions", {}):
+        await websocket.send_denial_response(PlainTextResponse(reason, 503))
+    else:
+        await websocket.close(1013, reason)
 
 
 def create_app(
