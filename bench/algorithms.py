@@ -44,6 +44,7 @@ import numpy as np
 from scipy import sparse
 
 from bench.backends import BACKENDS, settings_for
+from bench.machine import machine
 from rapport.algorithms.influence import pagerank
 from rapport.algorithms.projection import Projection, project
 from rapport.algorithms.projection_spec import NodeSpec, ProjectionSpec, RelationshipSpec
@@ -205,6 +206,7 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3, help="runs per figure (the median is printed)")
     parser.add_argument("--seed", type=int, default=42)
     args = parser.parse_args()
+    print(f"machine: {machine()}", flush=True)
     for name in args.sections.split(","):
         if name not in SECTIONS:
             sys.exit(f"bench: unknown section {name!r}; known: {', '.join(SECTIONS)}")

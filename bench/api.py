@@ -61,6 +61,7 @@ from bench.api_servers import (
     settings_from,
 )
 from bench.backends import BACKENDS
+from bench.machine import machine
 from rapport.auth.actor import Role
 from rapport.auth.tokens import TokenIssuer
 from rapport.config import Settings
@@ -240,18 +241,6 @@ def _run_backend(backend: str, args: argparse.Namespace) -> BackendRun:
         return run
 
 
-def _machine() -> str:
-    model = ""
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                model = f" ({line.partition(':')[2].strip()})"
-                break
-    except OSError:
-        pass
-    return f"{os.cpu_count()} cores{model}"
-
-
 def _target_verdicts(row: Row, backend: str) -> str:
     if row.load is None or row.server != RAPPORT.name:
         return ""
@@ -304,7 +293,7 @@ def _print_report(run: BackendRun) -> None:
     args = run.args
     print(f"\n== {run.backend}: {run.sizes}")
     print(
-        f"   {_machine()}; wrk {args.threads} thread(s), {args.duration:g} s per run after a "
+        f"   wrk {args.threads} thread(s), {args.duration:g} s per run after a "
         f"{args.warmup:g} s warm-up, median of {args.repeat}; servers and wrk share the machine "
         f"(load average {run.load_before:.2f} before)"
     )
@@ -354,6 +343,7 @@ def _arguments() -> argparse.Namespace:
 def main() -> None:
     args = _arguments()
     backends = BACKENDS if args.backend == "both" else (args.backend,)
+    print(f"machine: {machine()}", flush=True)
     try:
         wrk_path()
         if "neo4j" in backends and not os.environ.get("RAPPORT_NEO4J_URI"):

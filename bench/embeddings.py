@@ -32,6 +32,7 @@ import torch
 
 from bench.algorithms import Figure
 from bench.backends import settings_for
+from bench.machine import machine
 from rapport.algorithms.embeddings import embed
 from rapport.algorithms.gnn_config import TrainingConfig
 from rapport.algorithms.similarity import similar
@@ -124,6 +125,7 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3, help="inference runs (the median is printed)")
     parser.add_argument("--seed", type=int, default=42)
     args = parser.parse_args()
+    print(f"machine: {machine()}", flush=True)
     print("\nembeddings", flush=True)
     for figure in embeddings_section(args):
         print(figure.line(), flush=True)

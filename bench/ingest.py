@@ -28,6 +28,7 @@ import tempfile
 from pathlib import Path
 
 from bench.backends import neo4j_memory, settings_for
+from bench.machine import machine
 from rapport.demo.seed import seed_demo
 from rapport.graph.connect import store_session
 
@@ -60,6 +61,7 @@ def main() -> None:
         print(json.dumps(asyncio.run(_one_run(args.child[0], int(args.child[1]), args.seed))))
         return
 
+    print(f"machine: {machine()}", flush=True)
     if "neo4j" in args.backends.split(","):
         with tempfile.TemporaryDirectory(prefix="rapport-bench-") as tmp:
             print(f"neo4j server: {asyncio.run(neo4j_memory(Path(tmp)))}")

@@ -36,6 +36,7 @@ from pathlib import Path
 
 from bench.algorithms import Figure
 from bench.backends import settings_for
+from bench.machine import machine
 from rapport.algorithms.embeddings import embed
 from rapport.algorithms.gnn_config import TrainingConfig
 from rapport.demo.seed import seed_demo
@@ -136,7 +137,9 @@ def main() -> None:
     )
     parser.add_argument("--customers", type=int, default=100_000, help="demo graph size")
     parser.add_argument("--seed", type=int, default=42)
-    for figure in scoring_section(parser.parse_args()):
+    args = parser.parse_args()
+    print(f"machine: {machine()}", flush=True)
+    for figure in scoring_section(args):
         print(figure.line(), flush=True)
 
 

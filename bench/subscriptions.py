@@ -62,6 +62,7 @@ from bench.api_servers import (
     settings_from,
 )
 from bench.backends import BACKENDS
+from bench.machine import machine
 from bench.subscriptions_clients import SubscriberPool, raise_open_files_limit
 from bench.subscriptions_figures import Latency, commit_rate, latency, resident_kib
 from bench.subscriptions_mutations import Mutator
@@ -424,6 +425,7 @@ def main() -> None:
     args = _arguments()
     backends = BACKENDS if args.backend == "both" else (args.backend,)
     raise_open_files_limit()  # the server and the subscriber processes inherit it
+    print(f"machine: {machine()}", flush=True)
     try:
         if "neo4j" in backends and not os.environ.get("RAPPORT_NEO4J_URI"):
             raise BenchError(
