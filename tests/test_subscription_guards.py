@@ -20,7 +20,6 @@ from websockets.protocol import State
 from websockets.uri import parse_uri
 
 from rapport.graph.types import GraphStore
-from tests.api_client import ApiClient
 from tests.live_api import LiveApi, connect, live_api, next_change, subscribe
 
 QUEUE = 20  # events a subscriber may fall behind here
@@ -98,15 +97,6 @@ class StalledClient:
 
     def close(self) -> None:
         self.socket.close()
-
-
-@pytest.mark.neo4j_only("the embedded store always holds its own event stream")
-async def test_without_an_event_stream_a_websocket_is_refused_with_the_reason(api: ApiClient) -> None:
-    url = str(api.http.base_url).replace("http", "ws", 1) + "/graphql"
-    with pytest.raises(websockets.InvalidStatus) as refused:
-        await websockets.connect(url, subprotocols=[Subprotocol("graphql-transport-ws")])
-    assert refused.value.response.status_code == 503
-    assert refused.value.response.body == b"subscriptions need an event stream: set RAPPORT_REDIS_URL"
 
 
 async def test_a_client_that_does_not_read_is_dropped_while_others_get_everything(guarded: LiveApi) -> None:

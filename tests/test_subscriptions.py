@@ -170,6 +170,7 @@ async def test_without_an_event_stream_subscriptions_are_refused_and_queries_sti
     async with live_api(demo_store, "", tmp_path) as api:
         with pytest.raises(websockets.InvalidStatus) as refused:
             await connect(api, api.token("admin"))
-        assert refused.value.response.status_code == 403
+        assert refused.value.response.status_code == 503
+        assert refused.value.response.body == b"subscriptions need an event stream: set RAPPORT_REDIS_URL"
         answer = await api.mutate("{ accounts(first: 1) { totalCount } }")
         assert answer["accounts"]["totalCount"] > 0
