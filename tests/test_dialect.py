@@ -39,6 +39,17 @@ async def test_shortest_path_binds_the_path_or_drops_the_row(store: GraphStore) 
     assert await store.read(query, {"from": "a", "to": "d"}) == []
 
 
+async def test_an_index_hint_finds_the_same_rows_ordered_by_another_property(store: GraphStore) -> None:
+    await store.run_schema(
+        "CREATE INDEX customer_first_name IF NOT EXISTS FOR (n:Customer) ON (n.firstName)",
+        "CREATE CONSTRAINT customer_id IF NOT EXISTS FOR (n:Customer) REQUIRE n.id IS UNIQUE",
+    )
+    await _knows_chain(store)
+    hint = store.dialect.index_hint("c", "Customer", "firstName")
+    query = f"MATCH (c:Customer) {hint} WHERE c.firstName IN $names RETURN c.id AS id ORDER BY id LIMIT 2"
+    assert await store.read(query, {"names": ["Cy", "Bob", "Dee"]}) == [{"id": "b"}, {"id": "c"}]
+
+
 async def test_fulltext_index_finds_names(store: GraphStore) -> None:
     await store.run_schema(
         "CREATE FULLTEXT INDEX customer_search IF NOT EXISTS FOR (n:Customer) ON EACH [n.firstName]"

@@ -66,6 +66,16 @@ def unsent_marks(store: CountingStore) -> list[str]:
     return [cypher for cypher in store.writes if "SET o.sent = true" in cypher]
 
 
+async def until_no_relay_is_publishing(stream: EventStream) -> None:
+    """Wait until no relay holds the relay lock: a round that was publishing (and perhaps still
+    reading the outbox) has ended."""
+    while True:
+        async with stream.exclusive("test-probe") as last:
+            if last is not None:
+                return
+        await asyncio.sleep(0.01)
+
+
 async def wait_for_stream(stream: EventStream, count: int) -> None:
     for _ in range(100):
         if len(await stream_entries(stream)) >= count:
@@ -129,8 +139,35 @@ async def test_a_running_relay_marks_what_it_published_in_one_write_once_the_int
         await asyncio.gather(running, return_exceptions=True)
 
 
+async def test_marks_coming_due_under_steady_commits_do_not_make_the_relay_read_the_outbox(
+    store: GraphStore, stream: EventStream
+) -> None:
+    counting = CountingStore(store)
+    relay = OutboxRelay(counting, stream, interval=60, mark_interval=0.05)  # type: ignore[arg-type]
+    running = asyncio.create_task(relay.run())
+    try:
+        relay.wake(await record(store, "Account"))
+        await wait_for_stream(stream, 1)
+        await until_no_relay_is_publishing(stream)
+        counting.reads.clear()  # the start-up sweep's
+        for label in ("Customer", "Deal", "Ticket", "Product"):
+            relay.wake(await record(store, label))
+            await asyncio.sleep(0.1)  # marks come due between commits
+        await wait_for_stream(stream, 5)
+        unsent = "MATCH (o:_Outbox) WHERE o.sent = false RETURN count(o) AS n"
+        for _ in range(100):
+            if await store.read(unsent) == [{"n": 0}]:
+                break
+            await asyncio.sleep(0.02)
+        assert len(unsent_marks(counting)) >= 4
+        assert outbox_reads(counting) == []  # handed over and marked, never read back
+    finally:
+        running.cancel()
+        await asyncio.gather(running, return_exceptions=True)
+
+
 async def test_a_stopping_relay_marks_what_it_published(store: GraphStore, stream: EventStream) -> None:
-    relay = OutboxRelay(store, stream, mark_interval=60)
+    relay = OutboxRelay(store, stream, interval=60, mark_interval=60)  # no sweep, no mark meanwhile
     running = asyncio.create_task(relay.run())
     relay.wake(await record(store, "Account", "Customer"))
     await wait_for_stream(stream, 2)
@@ -142,11 +179,12 @@ async def test_a_stopping_relay_marks_what_it_published(store: GraphStore, strea
 async def test_records_another_relay_published_and_has_yet_to_mark_are_only_marked(
     store: GraphStore, stream: EventStream
 ) -> None:
-    relay = OutboxRelay(store, stream, mark_interval=60)
+    relay = OutboxRelay(store, stream, interval=60, mark_interval=60)  # no sweep, no mark meanwhile
     running = asyncio.create_task(relay.run())
     try:
         relay.wake(await record(store, "Account", "Customer"))
         await wait_for_stream(stream, 2)
+        await until_no_relay_is_publishing(stream)
         assert await store.read("MATCH (o:_Outbox) WHERE o.sent = false RETURN count(o) AS n") == [{"n": 2}]
         await record(store, "Deal")  # committed by another process
         assert await OutboxRelay(store, stream).publish_pending() == 1

@@ -64,6 +64,10 @@ class Neo4jDialect:
     def fulltext_nodes(self, index: str, label: str) -> str:
         return f"CALL db.index.fulltext.queryNodes('{checked_identifier(index)}', $query) YIELD node, score"
 
+    def index_hint(self, variable: str, label: str, property: str) -> str:
+        names = (checked_identifier(name) for name in (variable, label, property))
+        return "USING INDEX {}:{}({})".format(*names)
+
     def vector_nodes(
         self, index: str, label: str, property: str, k: str = "$k", vector: str = "$vector"
     ) -> str:
@@ -106,6 +110,9 @@ class FalkorDialect:
     def fulltext_nodes(self, index: str, label: str) -> str:
         # FalkorDB keeps one full-text index per label and addresses it by label.
         return f"CALL db.idx.fulltext.queryNodes('{checked_identifier(label)}', $query) YIELD node, score"
+
+    def index_hint(self, variable: str, label: str, property: str) -> str:
+        return ""  # FalkorDB takes no planner hints; it seeks through an index whenever one applies
 
     def vector_nodes(
         self, index: str, label: str, property: str, k: str = "$k", vector: str = "$vector"

@@ -231,6 +231,12 @@ class Dialect(Protocol):
         """A ``CALL`` yielding ``node, score`` for the full-text query ``$query``."""
         ...
 
+    def index_hint(self, variable: str, label: str, property: str) -> str:
+        """What follows a ``MATCH`` pattern to have ``variable`` (of ``label``) found through the
+        index on ``property``, where the planner's estimates might choose otherwise ("" where
+        the engine takes no hints)."""
+        ...
+
     def vector_nodes(
         self, index: str, label: str, property: str, k: str = "$k", vector: str = "$vector"
     ) -> str:
