@@ -66,6 +66,15 @@ def unsent_marks(store: CountingStore) -> list[str]:
     return [cypher for cypher in store.writes if "SET o.sent = true" in cypher]
 
 
+async def until_all_marked(store: GraphStore) -> None:
+    """Wait (up to 5 s) until every outbox record is marked sent."""
+    for _ in range(250):
+        if await store.read("MATCH (o:_Outbox) WHERE o.sent = false RETURN count(o) AS n") == [{"n": 0}]:
+            return
+        await asyncio.sleep(0.02)
+    raise AssertionError("outbox records left unmarked")
+
+
 async def until_no_relay_is_publishing(stream: EventStream) -> None:
     """Wait until no relay holds the relay lock: a round that was publishing (and perhaps still
     reading the outbox) has ended."""
@@ -128,12 +137,8 @@ async def test_a_running_relay_marks_what_it_published_in_one_write_once_the_int
             await asyncio.sleep(0.02)
         await wait_for_stream(stream, 4)
         assert unsent_marks(counting) == []  # published one by one, not marked yet
-        for _ in range(150):
-            if unsent_marks(counting):
-                break
-            await asyncio.sleep(0.02)
+        await until_all_marked(store)
         assert len(unsent_marks(counting)) == 1
-        assert await store.read("MATCH (o:_Outbox) WHERE o.sent = false RETURN count(o) AS n") == [{"n": 0}]
     finally:
         running.cancel()
         await asyncio.gather(running, return_exceptions=True)
@@ -154,11 +159,7 @@ async def test_marks_coming_due_under_steady_commits_do_not_make_the_relay_read_
             relay.wake(await record(store, label))
             await asyncio.sleep(0.1)  # marks come due between commits
         await wait_for_stream(stream, 5)
-        unsent = "MATCH (o:_Outbox) WHERE o.sent = false RETURN count(o) AS n"
-        for _ in range(100):
-            if await store.read(unsent) == [{"n": 0}]:
-                break
-            await asyncio.sleep(0.02)
+        await until_all_marked(store)
         assert len(unsent_marks(counting)) >= 4
         assert outbox_reads(counting) == []  # handed over and marked, never read back
     finally:
