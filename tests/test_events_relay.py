@@ -29,6 +29,7 @@ from rapport.migrations.runner import MigrationRunner
 from tests.conftest import process_environment, settings_for, store_environment
 from tests.counting_store import CountingStore
 from tests.http_server import free_port, healthy, serving, wait_until
+from tests.outbox_state import until_all_sent
 
 ACTOR = Actor("test:relay", Role.ADMIN)
 
@@ -64,15 +65,6 @@ def outbox_reads(store: CountingStore) -> list[str]:
 
 def unsent_marks(store: CountingStore) -> list[str]:
     return [cypher for cypher in store.writes if "SET o.sent = true" in cypher]
-
-
-async def until_all_marked(store: GraphStore) -> None:
-    """Wait (up to 5 s) until every outbox record is marked sent."""
-    for _ in range(250):
-        if await store.read("MATCH (o:_Outbox) WHERE o.sent = false RETURN count(o) AS n") == [{"n": 0}]:
-            return
-        await asyncio.sleep(0.02)
-    raise AssertionError("outbox records left unmarked")
 
 
 async def until_no_relay_is_publishing(stream: EventStream) -> None:
@@ -137,7 +129,7 @@ async def test_a_running_relay_marks_what_it_published_in_one_write_once_the_int
             await asyncio.sleep(0.02)
         await wait_for_stream(stream, 4)
         assert unsent_marks(counting) == []  # published one by one, not marked yet
-        await until_all_marked(store)
+        await until_all_sent(store)
         assert len(unsent_marks(counting)) == 1
     finally:
         running.cancel()
@@ -159,7 +151,7 @@ async def test_marks_coming_due_under_steady_commits_do_not_make_the_relay_read_
             relay.wake(await record(store, label))
             await asyncio.sleep(0.1)  # marks come due between commits
         await wait_for_stream(stream, 5)
-        await until_all_marked(store)
+        await until_all_sent(store)
         assert len(unsent_marks(counting)) >= 4
         assert outbox_reads(counting) == []  # handed over and marked, never read back
     finally:

@@ -33,6 +33,7 @@ from rapport.graph.types import GraphStore
 from tests.conftest import process_environment, settings_for, store_environment
 from tests.http_server import free_port, healthy, wait_until
 from tests.live_api import CHANGES, LiveApi, connect, live_api, next_change, subscribe
+from tests.outbox_state import unsent, until_all_sent
 
 SECRET = "subscription-faults-secret-of-32-chars"
 CREATE = "mutation($name: String!) { createAccount(fields: {name: $name}) { record { id } } }"
@@ -74,22 +75,6 @@ async def changes_until(socket: websockets.ClientConnection, last_id: str) -> li
         received.append((change["seq"], change["fields"]["name"][1]))
         if change["ids"] == [last_id]:
             return received
-
-
-async def unsent(store: GraphStore) -> int:
-    """How many outbox records the relay has not marked sent."""
-    rows = await store.read("MATCH (o:_Outbox) WHERE o.sent = false RETURN count(o) AS n")
-    return int(rows[0]["n"])
-
-
-async def until_all_sent(store: GraphStore) -> None:
-    """Wait until the relay has marked every outbox record sent: it publishes an event first, so a
-    subscriber may have it a moment before it is marked."""
-    for _ in range(200):
-        if await unsent(store) == 0:
-            return
-        await asyncio.sleep(0.05)
-    pytest.fail(f"{await unsent(store)} outbox records still unsent")
 
 
 async def until_both_noticed(caplog: pytest.LogCaptureFixture) -> None:
