@@ -22,7 +22,9 @@ removed at the end).
       single events, each by its own mutation, one at a time (the next once
       the last subscriber has the previous one);
   (3) sustained: 100 subscribers, ``--events-per-second`` for ``--duration``
-      seconds, ``--batch`` events per mutation sent on a fixed schedule.
+      seconds, ``--batch`` events per mutation sent on a fixed schedule; with
+      the CPU time each party (server, stores on this machine, subscribers,
+      driver) used per committed event, see ``bench/cpu_use.py``.
 
 Before each scenario a probe event must reach every subscriber, so that no
 subscription is still being set up when timing starts. Latency is receipt
@@ -62,6 +64,7 @@ from bench.api_servers import (
     settings_from,
 )
 from bench.backends import BACKENDS
+from bench.cpu_use import CpuMeter, CpuUse, local_listener
 from bench.machine import machine
 from bench.subscriptions_clients import SubscriberPool, raise_open_files_limit
 from bench.subscriptions_figures import Latency, commit_rate, latency, resident_kib
@@ -105,6 +108,7 @@ class Sustained:
     latency: Latency
     committed_per_second: float
     setup_failures: tuple[str, ...]
+    cpu: CpuUse  # from the first mutation until every subscriber had every event
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,11 +154,31 @@ def _event_stream(backend: str, workdir: Path) -> Iterator[dict[str, str]]:
         redis.stop()
 
 
+def _cpu_parties(settings: Settings, server: Running, pool: SubscriberPool) -> dict[str, list[int]]:
+    """The processes whose CPU time the sustained scenario reports, by party; a store on
+    another machine has none here."""
+    stores = {
+        "neo4j": settings.neo4j_uri,
+        "falkordb (graph, stream)": settings.falkordb_url,
+        "redis (stream)": settings.redis_url,
+    }
+    listeners = {party: local_listener(url) for party, url in stores.items() if url}
+    return {
+        "rapport serve": [server.pid],
+        **{party: [pid] if pid else [] for party, pid in listeners.items()},
+        "subscribers": pool.pids,
+        "driver": [os.getpid()],
+    }
+
+
 class _Bench:
     """One server, its subscribers and its mutations, driven through the scenarios."""
 
-    def __init__(self, run: BackendRun, server: Running, pool: SubscriberPool, mutator: Mutator) -> None:
+    def __init__(
+        self, run: BackendRun, server: Running, pool: SubscriberPool, mutator: Mutator, cpu: CpuMeter
+    ) -> None:
         self.run = run
+        self.cpu = cpu
         self.server = server
         self.pool = pool
         self.mutator = mutator
@@ -210,11 +234,14 @@ class _Bench:
     def sustained(self, rate: float, batch: int, seconds: float) -> None:
         """(3): ``rate`` events per second to 100 subscribers for ``seconds``."""
         setup_failures = self._subscribe(SUSTAINED_SUBSCRIBERS)
-        answered = asyncio.run(self.mutator.drive(rate, batch, seconds, _IN_FLIGHT))
-        self.pool.wait(len(answered), _DELIVERY_TIMEOUT_S)
+        with self.cpu.window() as cpu:
+            answered = asyncio.run(self.mutator.drive(rate, batch, seconds, _IN_FLIGHT))
+            self.pool.wait(len(answered), _DELIVERY_TIMEOUT_S)
         figures = latency(self.pool.collect(answered), answered, batch)
         committed = commit_rate(answered, batch)
-        self.run.sustained = Sustained(SUSTAINED_SUBSCRIBERS, figures, committed, tuple(setup_failures))
+        self.run.sustained = Sustained(
+            SUSTAINED_SUBSCRIBERS, figures, committed, tuple(setup_failures), cpu[0]
+        )
         _progress(f"  sustained: {committed:,.0f} events/s committed, {_summary(figures)}")
 
     def close(self) -> None:
@@ -241,13 +268,14 @@ async def _remove_records(settings: Settings, prefix: str) -> None:
         )
 
 
-def _measure(run: BackendRun, server: Running, token: str, prefix: str) -> None:
+def _measure(run: BackendRun, server: Running, settings: Settings, token: str, prefix: str) -> None:
     args = run.args
     sizes = sorted(set(args.subscribers), reverse=True)
     url = server.base.replace("http", "ws", 1) + "/graphql"
     mutator = Mutator(f"{server.base}/graphql", token, LABEL, PLURAL, prefix)
     with SubscriberPool(args.client_processes, url, token, LABEL, deflate=args.deflate) as pool:
-        bench = _Bench(run, server, pool, mutator)
+        cpu = CpuMeter(_cpu_parties(settings, server, pool))
+        bench = _Bench(run, server, pool, mutator, cpu)
         try:
             _progress(f"{run.backend}: warming up")
             bench.warm_up()
@@ -276,7 +304,7 @@ def _run_backend(backend: str, args: argparse.Namespace) -> BackendRun:
         _progress(f"{backend}: starting rapport serve --workers 1")
         try:
             with server_process(RAPPORT_SERVER, environment, workdir / "rapport.log") as server:
-                _measure(run, server, _admin_token(secret), prefix)
+                _measure(run, server, settings_from(environment), _admin_token(secret), prefix)
         finally:
             asyncio.run(_remove_records(settings_from(environment), prefix))
         return run
@@ -367,6 +395,7 @@ def _print_report(run: BackendRun) -> None:
             f"{_number(sustained.latency.delivered_per_second, 0)} delivered to every subscriber "
             f"(between the first and the last event reaching all)"
         )
+        print(_cpu_line(sustained))
         problems += _problems("sustained", sustained.latency, sustained.setup_failures)
     if run.memory is not None:
         memory = run.memory
@@ -379,6 +408,23 @@ def _print_report(run: BackendRun) -> None:
     for line in problems:
         print(line)
     sys.stdout.flush()
+
+
+def _cpu_line(sustained: Sustained) -> str:
+    """CPU per committed event by party, and the cores the target rate would keep busy at that cost."""
+    events = sustained.latency.events
+    if not events:
+        return "   cpu: no event committed"
+    per_event = sustained.cpu.per_event_ms(events)
+    parties = ", ".join(f"{party} {ms:.2f}" for party, ms in per_event.items())
+    total_ms = sustained.cpu.total * 1000 / events
+    cores = total_ms * SUSTAINED_MIN_PER_SECOND / 1000
+    return (
+        f"   cpu per committed event, ms: {parties}; all {total_ms:.2f}: "
+        f"{SUSTAINED_MIN_PER_SECOND:,.0f} events/s would keep {cores:.1f} cores busy (this machine has "
+        f"{os.cpu_count()})"
+        + "".join(f"; {party}: not measured (not on this machine)" for party in sustained.cpu.unmeasured)
+    )
 
 
 def _counts(text: str) -> list[int]:

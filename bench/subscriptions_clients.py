@@ -274,6 +274,11 @@ class SubscriberPool:
     def __exit__(self, *_: object) -> None:
         self.stop()
 
+    @property
+    def pids(self) -> list[int]:
+        """The worker processes' ids."""
+        return [process.pid for process in self._processes if process.pid is not None]
+
     def _shares(self, total: int) -> list[int]:
         count, extra = divmod(total, len(self._pipes))
         return [count + (i < extra) for i in range(len(self._pipes))]
