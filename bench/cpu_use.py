@@ -10,7 +10,7 @@ the cores that rate keeps busy, which a machine must have to sustain it.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -41,7 +41,8 @@ class CpuMeter:
     def __init__(self, parties: Mapping[str, Sequence[int]]) -> None:
         self._parties = {name: [psutil.Process(pid) for pid in pids] for name, pids in parties.items()}
 
-    def _now(self) -> dict[str, float]:
+    def now(self) -> dict[str, float]:
+        """Each party's CPU seconds so far (a party with no process here, or none left, is absent)."""
         used = {}
         for name, processes in self._parties.items():
             if not processes:
@@ -50,15 +51,11 @@ class CpuMeter:
                 used[name] = sum(_cpu_seconds(process) for process in processes)
         return used
 
-    @contextlib.contextmanager
-    def window(self) -> Iterator[list[CpuUse]]:
-        """Measure the ``with`` block: the yielded list holds its :class:`CpuUse` afterwards."""
-        before = self._now()
-        found: list[CpuUse] = []
-        yield found
-        after = self._now()
-        measured = {name: after[name] - before[name] for name in before if name in after}
-        found.append(CpuUse(measured, tuple(name for name in self._parties if name not in measured)))
+    def since(self, before: Mapping[str, float]) -> CpuUse:
+        """What each party used after ``before`` (a :meth:`now`)."""
+        after = self.now()
+        used = {name: after[name] - before[name] for name in before if name in after}
+        return CpuUse(used, tuple(name for name in self._parties if name not in used))
 
 
 def _cpu_seconds(process: psutil.Process) -> float:

@@ -234,14 +234,13 @@ class _Bench:
     def sustained(self, rate: float, batch: int, seconds: float) -> None:
         """(3): ``rate`` events per second to 100 subscribers for ``seconds``."""
         setup_failures = self._subscribe(SUSTAINED_SUBSCRIBERS)
-        with self.cpu.window() as cpu:
-            answered = asyncio.run(self.mutator.drive(rate, batch, seconds, _IN_FLIGHT))
-            self.pool.wait(len(answered), _DELIVERY_TIMEOUT_S)
+        cpu_before = self.cpu.now()
+        answered = asyncio.run(self.mutator.drive(rate, batch, seconds, _IN_FLIGHT))
+        self.pool.wait(len(answered), _DELIVERY_TIMEOUT_S)
+        cpu = self.cpu.since(cpu_before)
         figures = latency(self.pool.collect(answered), answered, batch)
         committed = commit_rate(answered, batch)
-        self.run.sustained = Sustained(
-            SUSTAINED_SUBSCRIBERS, figures, committed, tuple(setup_failures), cpu[0]
-        )
+        self.run.sustained = Sustained(SUSTAINED_SUBSCRIBERS, figures, committed, tuple(setup_failures), cpu)
         _progress(f"  sustained: {committed:,.0f} events/s committed, {_summary(figures)}")
 
     def close(self) -> None:
@@ -299,14 +298,15 @@ def _run_backend(backend: str, args: argparse.Namespace) -> BackendRun:
         workdir = Path(tmp)
         secret = secrets.token_urlsafe(48)
         environment = server_environment(db | stream, workdir, secret)
+        settings = settings_from(environment)
         prefix = f"bench-subscriptions {uuid.uuid4().hex[:8]}"
         run = BackendRun(backend, args, os.getloadavg()[0])
         _progress(f"{backend}: starting rapport serve --workers 1")
         try:
             with server_process(RAPPORT_SERVER, environment, workdir / "rapport.log") as server:
-                _measure(run, server, settings_from(environment), _admin_token(secret), prefix)
+                _measure(run, server, settings, _admin_token(secret), prefix)
         finally:
-            asyncio.run(_remove_records(settings_from(environment), prefix))
+            asyncio.run(_remove_records(settings, prefix))
         return run
 
 

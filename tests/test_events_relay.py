@@ -29,7 +29,7 @@ from rapport.migrations.runner import MigrationRunner
 from tests.conftest import process_environment, settings_for, store_environment
 from tests.counting_store import CountingStore
 from tests.http_server import free_port, healthy, serving, wait_until
-from tests.outbox_state import until_all_sent
+from tests.outbox_state import unsent, until_all_sent
 
 ACTOR = Actor("test:relay", Role.ADMIN)
 
@@ -97,7 +97,7 @@ async def test_unsent_records_are_published_in_order_and_marked_sent(
         ("1-0", "Account"), ("2-0", "Customer"), ("3-0", "Deal")
     ]  # fmt: skip
     assert entries[0][1]["actor"] == "test:relay" and entries[0][1]["type"] == "created"
-    assert await store.read("MATCH (o:_Outbox) WHERE o.sent = false RETURN count(o) AS n") == [{"n": 0}]
+    assert await unsent(store) == 0
     assert await relay.publish_pending() == 0
 
 
@@ -114,7 +114,7 @@ async def test_records_handed_over_next_in_line_are_published_without_reading_th
     assert [(entry_id, payload["label"]) for entry_id, payload in entries] == [
         ("1-0", "Account"), ("2-0", "Customer"), ("3-0", "Deal")
     ]  # fmt: skip
-    assert await store.read("MATCH (o:_Outbox) WHERE o.sent = false RETURN count(o) AS n") == [{"n": 0}]
+    assert await unsent(store) == 0
 
 
 async def test_a_running_relay_marks_what_it_published_in_one_write_once_the_interval_is_over(
@@ -166,7 +166,7 @@ async def test_a_stopping_relay_marks_what_it_published(store: GraphStore, strea
     await wait_for_stream(stream, 2)
     running.cancel()
     await asyncio.gather(running, return_exceptions=True)
-    assert await store.read("MATCH (o:_Outbox) WHERE o.sent = false RETURN count(o) AS n") == [{"n": 0}]
+    assert await unsent(store) == 0
 
 
 async def test_records_another_relay_published_and_has_yet_to_mark_are_only_marked(
@@ -178,7 +178,7 @@ async def test_records_another_relay_published_and_has_yet_to_mark_are_only_mark
         relay.wake(await record(store, "Account", "Customer"))
         await wait_for_stream(stream, 2)
         await until_no_relay_is_publishing(stream)
-        assert await store.read("MATCH (o:_Outbox) WHERE o.sent = false RETURN count(o) AS n") == [{"n": 2}]
+        assert await unsent(store) == 2
         await record(store, "Deal")  # committed by another process
         assert await OutboxRelay(store, stream).publish_pending() == 1
     finally:
@@ -186,7 +186,7 @@ async def test_records_another_relay_published_and_has_yet_to_mark_are_only_mark
         await asyncio.gather(running, return_exceptions=True)
     labels = [payload["label"] for _, payload in await stream_entries(stream)]
     assert labels == ["Account", "Customer", "Deal"]
-    assert await store.read("MATCH (o:_Outbox) WHERE o.sent = false RETURN count(o) AS n") == [{"n": 0}]
+    assert await unsent(store) == 0
 
 
 async def test_a_handed_over_record_behind_one_not_handed_over_waits_for_it(
@@ -225,7 +225,7 @@ async def test_a_record_published_twice_is_in_the_stream_once(store: GraphStore,
     await store.write("MATCH (o:_Outbox) SET o.sent = false")
     assert await relay.publish_pending() == 0
     assert len(await stream_entries(stream)) == 1
-    assert await store.read("MATCH (o:_Outbox) WHERE o.sent = false RETURN count(o) AS n") == [{"n": 0}]
+    assert await unsent(store) == 0
 
 
 @pytest.fixture
