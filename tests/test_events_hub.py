@@ -91,3 +91,18 @@ async def test_a_waiting_subscriber_takes_events_at_once_and_the_rest_in_order_t
     waiting.cancel()
     await asyncio.gather(waiting, return_exceptions=True)
     await batches.aclose()
+
+
+async def test_events_published_together_reach_a_waiting_subscriber_in_one_batch(
+    stream: EventStream, running: tuple[EventHub, int]
+) -> None:
+    hub, last = running
+    batches = hub.batches()
+    first = asyncio.ensure_future(anext(batches))
+    await asyncio.sleep(0.05)  # the subscriber waits, caught up, and the hub on the stream
+    together = [
+        (last + n, event_payload()) for n in range(1, 11)
+    ]  # one mutation's events, as the relay has them
+    await stream.append_all(together)
+    assert [event.seq for event in await first] == [seq for seq, _ in together]
+    await batches.aclose()

@@ -58,9 +58,14 @@ class EventStream:
         return cls(aioredis.Redis.from_url(url), max_length=max_length)
 
     async def append_all(self, events: Sequence[tuple[int, str]]) -> None:
-        """Add ``(seq, payload)`` events numbered above the stream's last event, in one round trip."""
+        """Add ``(seq, payload)`` events numbered above the stream's last event, in one round trip.
+
+        They go in as one MULTI/EXEC transaction: Redis answers a reader blocked on the stream
+        after the whole transaction, with every event, where after a plain pipeline's first
+        command it would answer with that one alone (a hub would then send each subscriber
+        every mutation's events in two writes)."""
         try:
-            async with self.client.pipeline(transaction=False) as pipe:
+            async with self.client.pipeline(transaction=True) as pipe:
                 for seq, payload in events:
                     pipe.xadd(
                         self.key,
