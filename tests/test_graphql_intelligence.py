@@ -107,10 +107,10 @@ async def test_similar_lists_the_k_nearest_records_as_the_vector_search_finds_th
 
 
 async def test_similar_and_scores_are_part_of_the_one_query_of_their_root_field(api: ApiClient) -> None:
-    data, reads = await with_reads_counted(
+    data, counting = await with_reads_counted(
         api, "{ accounts(first: 2) { nodes { name churnRisk { value } similar(k: 2) { node { name } } } } }"
     )
-    assert len(reads) == 1
+    assert len(counting.reads) == 1
     assert all(len(node["similar"]) == 2 for node in data["accounts"]["nodes"])
 
 

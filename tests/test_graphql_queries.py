@@ -73,8 +73,12 @@ async def test_an_account_with_its_contacts_open_deals_and_owner(api: ApiClient)
     assert [n["email"] for n in account["owners"]["nodes"]] == [owner]
 
 
-async def test_each_root_field_is_one_database_round_trip(api: ApiClient) -> None:
-    query = """{
+async def test_each_root_field_is_one_database_round_trip_answering_one_row(api: ApiClient) -> None:
+    customers = [
+        f"Customer:{row['id']}"
+        for row in await api.store.read("MATCH (c:Customer) RETURN c.id AS id ORDER BY id LIMIT 3")
+    ]
+    query = """query($customers: [ID!]!) {
       deals(first: 5, orderBy: [{field: amount, direction: DESC}]) {
         totalCount aggregate { count countBy(field: stage) { value count } }
         edges { node { name
@@ -82,24 +86,29 @@ async def test_each_root_field_is_one_database_round_trip(api: ApiClient) -> Non
                        people(edgeWhere: {role: {eq: champion}}) { edges { role node { lastName } } } } }
       }
       accounts(first: 3) { nodes { name deals { totalCount } } }
+      nodes(ids: $customers) { id ... on Customer { lastName } }
     }"""
-    data, reads = await with_reads_counted(api, query)
-    assert len(reads) == 2
+    data, counting = await with_reads_counted(api, query, {"customers": customers})
+    assert len(counting.reads) == 3 and counting.rows == [1, 1, 1]
     assert len(data["deals"]["edges"]) == 5
+    assert [node["id"] for node in data["nodes"]] == customers
 
 
-async def with_reads_counted(api: ApiClient, query: str) -> tuple[Any, list[str]]:
-    """The data ``query`` answers, and the database reads it took, on an app over a counting store."""
+async def with_reads_counted(
+    api: ApiClient, query: str, variables: dict[str, Any] | None = None
+) -> tuple[Any, CountingStore]:
+    """The data ``query`` answers, and the store that counted its database reads, on an app over it."""
     counting = CountingStore(api.store)
     async with serving(create_app(api.settings, store=counting)) as base_url:  # type: ignore[arg-type]
         counting.reads.clear()  # start-up reads the custom fields
+        counting.rows.clear()
         response = await api.http.post(
             f"{base_url}/graphql",
-            json={"query": query},
+            json={"query": query, "variables": variables or {}},
             headers={"Authorization": f"Bearer {api.token('admin')}"},
         )
     assert response.status_code == 200 and "errors" not in response.json(), response.json()
-    return response.json()["data"], counting.reads
+    return response.json()["data"], counting
 
 
 async def test_pages_forward_and_backward_visit_every_record_once_in_order(api: ApiClient) -> None:

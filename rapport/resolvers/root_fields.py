@@ -84,7 +84,10 @@ def records_by_ids(
     where: Mapping[str, Any] | None = None,
 ) -> RootQuery:
     """Records by label and record id with ``selected``'s selection, in the order asked; missing,
-    unreadable ones and those not matching ``where`` are null."""
+    unreadable ones and those not matching ``where`` are null.
+
+    The query answers with one row, its records collected in one list: Neo4j sends each row as a
+    message of its own, which its Python driver reads for almost the cost of a whole query."""
     branches = []
     plans = {}
     for view in {v.label: v for v, _ in wanted if v is not None}.values():
@@ -95,12 +98,12 @@ def records_by_ids(
         match = compiler.filters.match_nodes(view, node, conditions, selected.key)
         nested, node_map = compiler.project(view, node, selections, selected.key)
         branches.append(
-            f"{match} {' '.join(nested)} RETURN {{l: '{view.label}', i: {node}.id, d: {node_map}}} AS data"
+            (f"{match} {' '.join(nested)}", f"{{l: '{view.label}', i: {node}.id, d: {node_map}}}")
         )
         plans[view.label] = ShapePlanner(compiler).object(view, selections, selected.key)
 
     def finish(rows: list[Record]) -> Any:
-        found = {(row["data"]["l"], row["data"]["i"]): row["data"]["d"] for row in rows}
+        found = {(data["l"], data["i"]): data["d"] for row in rows for data in row["data"]}
         values = [
             plans[view.label](found.get((view.label, record_id))) if view is not None else None
             for view, record_id in wanted
@@ -110,6 +113,7 @@ def records_by_ids(
     if not branches:
         return RootQuery(None, finish)
     if len(branches) == 1:
-        return RootQuery(branches[0], finish)
-    union = " UNION ALL ".join(branches)
-    return RootQuery(f"CALL {{ {union} }} RETURN data", finish)
+        ((clauses, record),) = branches
+        return RootQuery(f"{clauses} RETURN collect({record}) AS data", finish)
+    union = " UNION ALL ".join(f"{clauses} RETURN {record} AS data" for clauses, record in branches)
+    return RootQuery(f"CALL {{ {union} }} RETURN collect(data) AS data", finish)
