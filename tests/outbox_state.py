@@ -1,12 +1,25 @@
-"""What the outbox holds unsent, for tests that wait for a relay to mark what it published."""
+"""What the outbox holds: the events recorded, and how many the relay has yet to mark sent."""
 
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
+import orjson
 import pytest
 
 from rapport.graph.types import GraphStore
+
+
+async def recorded_events(store: GraphStore, after: int = 0) -> list[dict[str, Any]]:
+    """The events recorded with a number above ``after``, in order: each payload with its
+    ``seq`` and whether it was ``sent``."""
+    rows = await store.read(
+        "MATCH (o:_Outbox) WHERE o.seq > $after RETURN o.seq AS seq, o.payload AS payload, o.sent AS sent "
+        "ORDER BY seq",
+        {"after": after},
+    )
+    return [{"seq": r["seq"], "sent": r["sent"], **orjson.loads(r["payload"])} for r in rows]
 
 
 async def unsent(store: GraphStore) -> int:

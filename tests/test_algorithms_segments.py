@@ -8,6 +8,8 @@ import numpy as np
 from rapport.algorithms.nodes import NodeValues
 from rapport.algorithms.segments import match_segments, write_segments
 from rapport.graph.types import GraphStore, Statement
+from tests.live_api import committed_seq
+from tests.outbox_state import recorded_events
 
 RULE = "test communities"
 
@@ -108,3 +110,48 @@ async def test_vanished_communities_lose_their_segment_and_other_segments_stay(s
     assert list(await memberships(store)) == list(second.created)
     manual = await store.read("MATCH (:Customer {id: 'c1'})-[:IN_SEGMENT]->(s:Segment) RETURN s.id AS id")
     assert manual == [{"id": "manual"}]
+
+
+async def test_a_rerun_records_the_events_of_what_it_changed_as_a_mutation_would(store: GraphStore) -> None:
+    await people(store)
+    first = await write_segments(
+        store, communities({"c1": 0, "c2": 0, "c3": 0, "c4": 1, "c5": 1, "c6": 1, "c7": 1}), rule=RULE
+    )
+    start = await committed_seq(store)
+    # The second segment goes on with c3 and c8 in, c7 out; c7 joins a new one; c1 and c2 are left
+    # too few, so the first segment goes.
+    second = await write_segments(
+        store,
+        communities({"c3": 4, "c4": 4, "c5": 4, "c6": 4, "c8": 4, "c7": 5, "c9": 5, "a1": 5}),
+        rule=RULE,
+    )
+    (kept,), (fresh,) = second.kept, second.created
+    (retired,) = set(first.created) - {kept}
+    events = await recorded_events(store, start)
+    assert [e["type"] for e in events] == ["created", "updated", "deleted", "unlinked"] + ["linked"] * 5
+    created, updated, deleted, unlinked, *linked = events
+    assert (created["label"], created["ids"]) == ("Segment", [fresh])
+    assert created["fields"]["name"] == [None, "Community: Acme Labs"]
+    assert created["fields"]["version"] == [None, 1]
+    assert (updated["label"], updated["ids"]) == ("Segment", [kept])
+    assert updated["fields"]["description"] == ["4 customers", "5 customers"]
+    assert updated["fields"]["version"] == [1, 2]
+    assert (deleted["label"], deleted["ids"], deleted["fields"]) == ("Segment", [retired], {})
+    assert (unlinked["label"], unlinked["ids"], unlinked["labels"]) == (
+        "IN_SEGMENT", ["c7", kept], ["Customer", "Segment"]
+    )  # fmt: skip
+    assert sorted((e["labels"][0], *e["ids"]) for e in linked) == sorted([
+        ("Customer", "c3", kept), ("Customer", "c8", kept),
+        ("Customer", "c7", fresh), ("Customer", "c9", fresh), ("Account", "a1", fresh),
+    ])  # fmt: skip
+    assert all(e["label"] == "IN_SEGMENT" and list(e["fields"]) == ["since"] for e in linked)
+    assert {e["actor"] for e in events} == {"algorithm:segments"}
+
+
+async def test_a_rerun_that_changes_nothing_records_nothing(store: GraphStore) -> None:
+    await people(store)
+    assignment = {"c1": 0, "c2": 0, "c3": 0, "c4": 1, "c5": 1, "c6": 1}
+    await write_segments(store, communities(assignment), rule=RULE)
+    start = await committed_seq(store)
+    await write_segments(store, communities(assignment), rule=RULE)
+    assert await recorded_events(store, start) == []

@@ -5,19 +5,13 @@ from __future__ import annotations
 
 from typing import Any
 
-import orjson
-
 from tests.api_client import ApiClient
 from tests.live_api import committed_seq
+from tests.outbox_state import recorded_events
 
 
 async def outbox(api: ApiClient, after: int = 0) -> list[dict[str, Any]]:
-    rows = await api.store.read(
-        "MATCH (o:_Outbox) WHERE o.seq > $after RETURN o.seq AS seq, o.payload AS payload, o.sent AS sent "
-        "ORDER BY seq",
-        {"after": after},
-    )
-    return [{"seq": r["seq"], "sent": r["sent"], **orjson.loads(r["payload"])} for r in rows]
+    return await recorded_events(api.store, after)
 
 
 async def graphql(api: ApiClient, query: str, variables: dict[str, Any] | None = None) -> dict[str, Any]:

@@ -22,6 +22,7 @@ from rapport.scoring.targets import KINDS
 from rapport.scoring.train import TrainingReport, train
 from rapport.scoring.writer import ScoreUpdate, ScoreValue, write_scores
 from tests.conftest import store_environment
+from tests.outbox_state import recorded_events
 from tests.test_cli import assert_one_line_error, run
 
 CUSTOMERS = 3_000  # small, yet with enough accounts, deals and leads to learn from
@@ -41,12 +42,7 @@ async def trained(
 
 
 async def _outbox(store: GraphStore, label: str, after: int = 0) -> list[dict[str, Any]]:
-    rows = await store.read(
-        "MATCH (o:_Outbox) WHERE o.seq > $after AND o.label = $label "
-        "RETURN o.seq AS seq, o.payload AS payload ORDER BY seq",
-        {"after": after, "label": label},
-    )
-    return [{"seq": r["seq"], **orjson.loads(r["payload"])} for r in rows]
+    return [event for event in await recorded_events(store, after) if event["label"] == label]
 
 
 async def test_trained_models_rank_better_than_chance(

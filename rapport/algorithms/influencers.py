@@ -11,8 +11,10 @@ The network (:data:`INFLUENCE_NETWORK`) joins customers by
 ``influence`` is the PageRank scaled by the number of customers, so 1 is the
 average customer and 5 five times the average; ``influenceAt`` says when it
 was computed. Like scores, it is derived data: writing it changes neither
-``version`` nor ``updatedAt``. The GraphQL ``influencers`` field lists
-customers by it.
+``version`` nor ``updatedAt``, and a customer whose influence moved by at
+least :data:`MIN_MOVE` (or was computed for the first time) gets an
+``updated`` change event in the same transaction. The GraphQL ``influencers``
+field lists customers by it.
 
 Examples
 --------
@@ -30,11 +32,15 @@ from rapport.algorithms.convert import to_csr
 from rapport.algorithms.influence import pagerank
 from rapport.algorithms.projection import Projection, project
 from rapport.algorithms.projection_spec import NodeSpec, ProjectionSpec, RelationshipSpec
-from rapport.graph.types import GraphStore
+from rapport.auth.actor import Actor, Role
+from rapport.events.derived import moved_values
+from rapport.events.outbox import outbox_statement
+from rapport.graph.types import GraphStore, Statement
 from rapport.graph.values import now_millis
 
 __all__ = [
     "INFLUENCE_NETWORK",
+    "MIN_MOVE",
     "REFERRAL_WEIGHT",
     "InfluenceReport",
     "customer_influence",
@@ -43,6 +49,11 @@ __all__ = [
 
 REFERRAL_WEIGHT = 2.0
 """What a referral counts for the referrer, next to a ``KNOWS`` of strength 1."""
+
+MIN_MOVE = 0.01
+"""The least change of a customer's influence (1 is the average customer's) that makes an event."""
+
+_ACTOR = Actor(subject="algorithm:influence", role=Role.ADMIN)  # what the events name as their actor
 
 _KNOWS = RelationshipSpec("KNOWS", "Customer", "Customer", weight="strength", default_weight=0.5)
 _REFERRED = RelationshipSpec("REFERRED", "Customer", "Customer")
@@ -89,15 +100,24 @@ async def refresh_influence(
     scores = customer_influence(projection, damping=damping, referral_weight=referral_weight)
     influence = projection.node_values(scores)
     at = now_millis()
-    rows = [
-        {"id": str(id_), "influence": round(float(value), 6)}
-        for id_, value in zip(influence.ids, influence.values, strict=True)
-    ]
-    for start in range(0, len(rows), batch_size):
-        await store.write(
-            "UNWIND $rows AS row MATCH (c:Customer {id: row.id}) "
-            "SET c.influence = row.influence, c.influenceAt = $at",
-            {"rows": rows[start : start + batch_size], "at": at},
+    values = {
+        str(id_): round(float(value), 6) for id_, value in zip(influence.ids, influence.values, strict=True)
+    }
+    ids = list(values)
+    for start in range(0, len(ids), batch_size):
+        batch = ids[start : start + batch_size]
+        changes = await moved_values(
+            store, "Customer", {id_: {"influence": values[id_]} for id_ in batch}, lambda _: MIN_MOVE
         )
+        statements = [
+            Statement(
+                "UNWIND $rows AS row MATCH (c:Customer {id: row.id}) "
+                "SET c.influence = row.influence, c.influenceAt = $at",
+                {"rows": [{"id": id_, "influence": values[id_]} for id_ in batch], "at": at},
+            )
+        ]
+        if changes:
+            statements.append(outbox_statement(changes, _ACTOR))
+        await store.write_transaction(statements)
     top = tuple((id_, value) for _, id_, value in influence.top(10))
-    return InfluenceReport(len(rows), at, top)
+    return InfluenceReport(len(values), at, top)

@@ -7,7 +7,10 @@ same ``rule`` are matched to the new communities by Jaccard overlap of their
 members, greedily from the best pair down (:func:`match_segments`). A
 community without a match of at least ``min_jaccard`` gets a new Segment; a
 segment without a community is deleted. Everything changes in one write
-transaction, so readers see the old segments or the new ones.
+transaction, so readers see the old segments or the new ones; the same
+transaction records the change events of it all, as a mutation's would
+(segments created, updated and deleted, members linked and unlinked), so
+subscribers and the search indexer hear of segments the algorithm made.
 """
 
 from __future__ import annotations
@@ -20,7 +23,9 @@ from typing import Any
 import numpy as np
 
 from rapport.algorithms.nodes import NodeValues
-from rapport.graph.records import Records
+from rapport.auth.actor import Actor, Role
+from rapport.events.outbox import ChangeEvent, ChangeType, link_event, outbox_statement, record_changes
+from rapport.graph.records import NodeRef, Records
 from rapport.graph.types import GraphStore, Statement
 from rapport.graph.values import now_millis
 from rapport.schema.model import RELATIONSHIP_TYPES
@@ -32,6 +37,7 @@ Member = tuple[str, str]
 """A segment member: ``(label, record id)``."""
 
 _NAMED_ACCOUNTS = 2  # accounts named in a new segment's name
+_ACTOR = Actor(subject="algorithm:segments", role=Role.ADMIN)  # what the events name as their actor
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,8 +100,16 @@ def _communities(values: NodeValues, members: Sequence[str], min_size: int) -> l
     return sorted(groups, key=lambda group: (-len(group), min(group)))
 
 
-async def _previous(store: GraphStore, rule: str, members: Sequence[str]) -> dict[str, frozenset[Member]]:
-    rows = await store.read("MATCH (s:Segment {rule: $rule}) RETURN s.id AS id", {"rule": rule})
+async def _previous(
+    store: GraphStore, rule: str, members: Sequence[str]
+) -> tuple[dict[str, frozenset[Member]], dict[str, dict[str, Any]]]:
+    """The members of each segment of ``rule``, and the fields a rerun may change of each."""
+    rows = await store.read(
+        "MATCH (s:Segment {rule: $rule}) "
+        "RETURN s.id AS id, s.description AS description, s.updatedAt AS updatedAt, s.version AS version",
+        {"rule": rule},
+    )
+    states = {row["id"]: {k: v for k, v in row.items() if k != "id"} for row in rows}
     found: dict[str, set[Member]] = {row["id"]: set() for row in rows}
     for label in members:
         rows = await store.read(
@@ -105,7 +119,7 @@ async def _previous(store: GraphStore, rule: str, members: Sequence[str]) -> dic
         )
         for row in rows:
             found[row["id"]].update((label, member) for member in row["ids"])
-    return {segment: frozenset(members) for segment, members in found.items()}
+    return {segment: frozenset(members) for segment, members in found.items()}, states
 
 
 def _summary(community: frozenset[Member]) -> str:
@@ -151,6 +165,24 @@ def _membership_statements(
     return statements
 
 
+def _updated(before: Mapping[str, Any], description: str, now: int, segment: str) -> ChangeEvent:
+    """The event of a kept segment's update, from the fields it had when the rerun read it."""
+    version = before["version"]
+    after = {
+        "description": description,
+        "updatedAt": now,
+        "version": None if version is None else version + 1,
+    }
+    return ChangeEvent(ChangeType.UPDATED, "Segment", (segment,), record_changes(before, after))
+
+
+def _membership_event(
+    type: ChangeType, member: Member, segment: str, props: Mapping[str, Any]
+) -> ChangeEvent:
+    label, member_id = member
+    return link_event(type, "IN_SEGMENT", NodeRef(label, member_id), NodeRef("Segment", segment), props)
+
+
 async def write_segments(
     store: GraphStore,
     communities: NodeValues,
@@ -192,7 +224,7 @@ async def write_segments(
     if not members or not set(members) <= set(allowed):
         raise ValueError(f"segment members must be among {', '.join(allowed)}, not {list(members)}")
     groups = _communities(communities, members, min_size)
-    previous = await _previous(store, rule, members)
+    previous, states = await _previous(store, rule, members)
     matched = match_segments(previous, groups, min_jaccard=min_jaccard)
     fresh = [i for i in range(len(groups)) if i not in matched]
     names = await _names(store, [groups[i] for i in fresh], title)
@@ -228,6 +260,21 @@ async def write_segments(
         *_membership_statements(left, "MATCH (m)-[r:IN_SEGMENT]->(s) DELETE r"),
         *_membership_statements(joined, "CREATE (m)-[:IN_SEGMENT {since: $now}]->(s)", now=now),
     ]
+    events = [
+        *(
+            ChangeEvent(ChangeType.CREATED, "Segment", (node["id"],), record_changes(None, node))
+            for node in created
+        ),
+        *(_updated(states[change["id"]], change["description"], now, change["id"]) for change in kept),
+        *(ChangeEvent(ChangeType.DELETED, "Segment", (segment,)) for segment in retired),
+        *(_membership_event(ChangeType.UNLINKED, member, segment, {}) for member, segment in left),
+        *(
+            _membership_event(ChangeType.LINKED, member, segment, {"since": now})
+            for member, segment in joined
+        ),
+    ]
+    if events:
+        statements.append(outbox_statement(events, _ACTOR))
     await store.write_transaction(statements)
     return SegmentChanges(
         created=tuple(segment_of[i] for i in fresh),

@@ -17,6 +17,7 @@ from typing import Any
 import orjson
 
 from rapport.auth.actor import Actor
+from rapport.graph.records import NodeRef
 from rapport.graph.types import Statement
 from rapport.graph.values import now_millis
 
@@ -48,6 +49,16 @@ def record_changes(
     """``field -> (old, new)`` for every field that differs (system fields included)."""
     old, new = old or {}, new or {}
     return {k: (old.get(k), new.get(k)) for k in sorted(set(old) | set(new)) if old.get(k) != new.get(k)}
+
+
+def link_event(
+    type: ChangeType, rel_type: str, source: NodeRef, target: NodeRef, props: Mapping[str, Any]
+) -> ChangeEvent:
+    """A relationship's change (``LINKED`` or ``UNLINKED``) from ``source`` to ``target``, with the
+    relationship's properties as its new fields."""
+    return ChangeEvent(
+        type, rel_type, (source.id, target.id), record_changes(None, props), (source.label, target.label)
+    )
 
 
 @dataclass(frozen=True, slots=True)

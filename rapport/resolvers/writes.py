@@ -11,6 +11,7 @@ from rapport.events.outbox import (
     ChangeEvent,
     ChangeType,
     Recorded,
+    link_event,
     outbox_statement,
     record_changes,
     recorded,
@@ -317,7 +318,7 @@ class Writer:
                     continue
                 plan.statements.append(statement)
                 plan.linked.append((other, f"{at}.id"))
-                plan.events.append(_link_event(ChangeType.LINKED, rel.rel_type, source, target, props))
+                plan.events.append(link_event(ChangeType.LINKED, rel.rel_type, source, target, props))
 
     def _unlinks(
         self, plan: _Plan, view: LabelView, node: NodeRef, disconnect: Mapping[str, Any] | None, path: str
@@ -334,7 +335,7 @@ class Writer:
                     continue
                 source, target = (node, other) if rel.direction == "out" else (other, node)
                 plan.statements.append(self.records.plan_unrelate(rel.rel_type, source, target))
-                plan.events.append(_link_event(ChangeType.UNLINKED, rel.rel_type, source, target, {}))
+                plan.events.append(link_event(ChangeType.UNLINKED, rel.rel_type, source, target, {}))
 
     def _ownership(self, plan: _Plan, node: NodeRef) -> None:
         """Make a new record its creator's where the rules would otherwise hide it from them."""
@@ -347,7 +348,7 @@ class Writer:
         source, target = (me, node) if direction == "from_actor" else (node, me)
         plan.statements.append(self.records.plan_relate(rel_type, source, target, {}))
         plan.linked.append((me, "actor (the token's user)"))
-        plan.events.append(_link_event(ChangeType.LINKED, rel_type, source, target, {}))
+        plan.events.append(link_event(ChangeType.LINKED, rel_type, source, target, {}))
 
     async def _dependents(
         self, view: LabelView, record_id: str, dependent: Dependent, path: str
@@ -401,14 +402,6 @@ class Writer:
             for ref, path in linked
             if (ref.label, ref.id) not in existing
         ]
-
-
-def _link_event(
-    type: ChangeType, rel_type: str, source: NodeRef, target: NodeRef, props: Mapping[str, Any]
-) -> ChangeEvent:
-    return ChangeEvent(
-        type, rel_type, (source.id, target.id), record_changes(None, props), (source.label, target.label)
-    )
 
 
 def _stored(field: ScalarField, value: Any, path: str) -> Any:

@@ -22,7 +22,8 @@ from dataclasses import dataclass
 import orjson
 
 from rapport.auth.actor import Actor
-from rapport.events.outbox import ChangeEvent, ChangeType, outbox_statement
+from rapport.events.derived import moved_values
+from rapport.events.outbox import outbox_statement
 from rapport.graph.dialect import checked_identifier
 from rapport.graph.types import GraphStore, Statement
 from rapport.schema.model import sibling_fields
@@ -84,34 +85,24 @@ async def write_scores(
     if not updates:
         return Written(0, 0)
     label = checked_identifier(updates[0].label)
-    fields = [checked_identifier(s.field) for s in updates[0].scores]
     events = 0
     for start in range(0, len(updates), batch_size):
         batch = updates[start : start + batch_size]
-        old = await store.read(
-            f"UNWIND $ids AS id MATCH (n:{label} {{id: id}}) RETURN n.id AS id, "
-            + ", ".join(f"n.{f} AS {f}" for f in fields),
-            {"ids": [u.id for u in batch]},
+        changes = await moved_values(
+            store,
+            label,
+            {update.id: {score.field: score.value for score in update.scores} for update in batch},
+            lambda field: _MIN_MOVE_POINTS.get(field, MIN_MOVE),
         )
-        before = {row["id"]: row for row in old}
         # Records given the very same scores (the people of one account) share one property map.
         shared: dict[int, int] = {}
         payloads: list[dict[str, object]] = []
-        rows, changes = [], []
+        rows = []
         for update in batch:
             if id(update.scores) not in shared:
                 shared[id(update.scores)] = len(payloads)
                 payloads.append(_properties(update.scores, model, at))
             rows.append({"id": update.id, "p": shared[id(update.scores)]})
-            moved = {
-                score.field: (previous, score.value)
-                for score in update.scores
-                for previous in [before.get(update.id, {}).get(score.field)]
-                if previous is None
-                or abs(score.value - previous) >= _MIN_MOVE_POINTS.get(score.field, MIN_MOVE)
-            }
-            if moved and update.id in before:
-                changes.append(ChangeEvent(ChangeType.UPDATED, label, (update.id,), moved))
         statements = [
             Statement(
                 f"UNWIND $rows AS r MATCH (n:{label} {{id: r.id}}) SET n += $payloads[r.p]",
