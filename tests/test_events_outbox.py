@@ -10,10 +10,6 @@ from tests.live_api import committed_seq
 from tests.outbox_state import recorded_events
 
 
-async def outbox(api: ApiClient, after: int = 0) -> list[dict[str, Any]]:
-    return await recorded_events(api.store, after)
-
-
 async def graphql(api: ApiClient, query: str, variables: dict[str, Any] | None = None) -> dict[str, Any]:
     response = await api.post_graphql(query, variables, token=api.token("admin"))
     body: dict[str, Any] = response.json()
@@ -33,7 +29,7 @@ async def test_a_create_records_the_record_and_its_links_in_commit_order(api: Ap
         {"a": account},
     )
     customer = created["createCustomer"]["record"]["id"].split(":", 1)[1]
-    events = await outbox(api, start)
+    events = await recorded_events(api.store, start)
     seqs = [e["seq"] for e in events]
     # Consecutive and after every earlier event; past the stream's history, should an earlier
     # test have cleared the graph under a stream that kept it (the relay renumbers them then).
@@ -58,7 +54,7 @@ async def test_an_update_records_old_and_new_values_of_what_changed(api: ApiClie
         'mutation($id: ID!) { updateAccount(id: $id, set: {name: "After"}) { record { id } } }',
         {"id": account},
     )
-    (event,) = await outbox(api, start)
+    (event,) = await recorded_events(api.store, start)
     assert event["type"] == "updated" and event["fields"]["name"] == ["Before", "After"]
     assert event["fields"]["version"] == [1, 2] and "industry" not in event["fields"]
 
@@ -67,7 +63,7 @@ async def test_a_rejected_mutation_records_nothing(api: ApiClient) -> None:
     start = await committed_seq(api.store)
     body = await graphql(api, 'mutation { createAccount(fields: {name: ""}) { userErrors { code } } }')
     assert body["createAccount"]["userErrors"]
-    assert await outbox(api, start) == []
+    assert await recorded_events(api.store, start) == []
 
 
 async def test_a_cascading_delete_records_every_deleted_record(api: ApiClient) -> None:
@@ -84,7 +80,7 @@ async def test_a_cascading_delete_records_every_deleted_record(api: ApiClient) -
     await graphql(
         api, "mutation($id: ID!) { deleteAccount(id: $id, cascade: true) { deletedId } }", {"id": account}
     )
-    events = await outbox(api, start)
+    events = await recorded_events(api.store, start)
     assert [(e["type"], e["label"], e["ids"]) for e in events] == [
         ("deleted", "Deal", [deal["createDeal"]["record"]["id"].split(":", 1)[1]]),
         ("deleted", "Account", [account.split(":", 1)[1]]),

@@ -33,8 +33,7 @@ from rapport.algorithms.influence import pagerank
 from rapport.algorithms.projection import Projection, project
 from rapport.algorithms.projection_spec import NodeSpec, ProjectionSpec, RelationshipSpec
 from rapport.auth.actor import Actor, Role
-from rapport.events.derived import moved_values
-from rapport.events.outbox import outbox_statement
+from rapport.events.derived import write_derived
 from rapport.graph.types import GraphStore, Statement
 from rapport.graph.values import now_millis
 
@@ -106,18 +105,17 @@ async def refresh_influence(
     ids = list(values)
     for start in range(0, len(ids), batch_size):
         batch = ids[start : start + batch_size]
-        changes = await moved_values(
-            store, "Customer", {id_: {"influence": values[id_]} for id_ in batch}, lambda _: MIN_MOVE
-        )
-        statements = [
+        await write_derived(
+            store,
             Statement(
                 "UNWIND $rows AS row MATCH (c:Customer {id: row.id}) "
                 "SET c.influence = row.influence, c.influenceAt = $at",
                 {"rows": [{"id": id_, "influence": values[id_]} for id_ in batch], "at": at},
-            )
-        ]
-        if changes:
-            statements.append(outbox_statement(changes, _ACTOR))
-        await store.write_transaction(statements)
+            ),
+            "Customer",
+            {id_: {"influence": values[id_]} for id_ in batch},
+            lambda _: MIN_MOVE,
+            _ACTOR,
+        )
     top = tuple((id_, value) for _, id_, value in influence.top(10))
     return InfluenceReport(len(values), at, top)

@@ -3,16 +3,18 @@
 Algorithms rewrite derived values wholesale, most of them by a rounding
 error; an event for each rewrite would flood subscribers with noise. A record
 gets an ``updated`` event naming the values that moved by at least their
-minimum, or that it had none of before.
+minimum, or that it had none of before; :func:`write_derived` records those
+events in the transaction that writes the values.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 
-from rapport.events.outbox import ChangeEvent, ChangeType
+from rapport.auth.actor import Actor
+from rapport.events.outbox import ChangeEvent, ChangeType, outbox_statement
 from rapport.graph.dialect import checked_identifier
-from rapport.graph.types import GraphStore
+from rapport.graph.types import GraphStore, Statement
 
 
 async def moved_values(
@@ -43,3 +45,21 @@ async def moved_values(
         if moved:
             events.append(ChangeEvent(ChangeType.UPDATED, label, (record_id,), moved))
     return events
+
+
+async def write_derived(
+    store: GraphStore,
+    write: Statement,
+    label: str,
+    values: Mapping[str, Mapping[str, float]],
+    min_move: Callable[[str], float],
+    actor: Actor,
+    *,
+    timeout: float | None = None,
+) -> int:
+    """Run ``write``, which sets ``values`` on the ``label`` records, in one transaction with the
+    events of the values that moved (see :func:`moved_values`); how many events it recorded."""
+    changes = await moved_values(store, label, values, min_move)
+    statements = [write, outbox_statement(changes, actor)] if changes else [write]
+    await store.write_transaction(statements, timeout=timeout)
+    return len(changes)

@@ -22,8 +22,7 @@ from dataclasses import dataclass
 import orjson
 
 from rapport.auth.actor import Actor
-from rapport.events.derived import moved_values
-from rapport.events.outbox import outbox_statement
+from rapport.events.derived import write_derived
 from rapport.graph.dialect import checked_identifier
 from rapport.graph.types import GraphStore, Statement
 from rapport.schema.model import sibling_fields
@@ -88,12 +87,6 @@ async def write_scores(
     events = 0
     for start in range(0, len(updates), batch_size):
         batch = updates[start : start + batch_size]
-        changes = await moved_values(
-            store,
-            label,
-            {update.id: {score.field: score.value for score in update.scores} for update in batch},
-            lambda field: _MIN_MOVE_POINTS.get(field, MIN_MOVE),
-        )
         # Records given the very same scores (the people of one account) share one property map.
         shared: dict[int, int] = {}
         payloads: list[dict[str, object]] = []
@@ -103,14 +96,16 @@ async def write_scores(
                 shared[id(update.scores)] = len(payloads)
                 payloads.append(_properties(update.scores, model, at))
             rows.append({"id": update.id, "p": shared[id(update.scores)]})
-        statements = [
+        events += await write_derived(
+            store,
             Statement(
                 f"UNWIND $rows AS r MATCH (n:{label} {{id: r.id}}) SET n += $payloads[r.p]",
                 {"rows": rows, "payloads": payloads},
-            )
-        ]
-        if changes:
-            statements.append(outbox_statement(changes, actor))
-        await store.write_transaction(statements, timeout=300.0)
-        events += len(changes)
+            ),
+            label,
+            {update.id: {score.field: score.value for score in update.scores} for update in batch},
+            lambda field: _MIN_MOVE_POINTS.get(field, MIN_MOVE),
+            actor,
+            timeout=300.0,
+        )
     return Written(len(updates), events)
