@@ -23,7 +23,7 @@ from rapport.auth.actor import Actor, Role
 from rapport.auth.tokens import TokenIssuer
 from rapport.events.outbox import ChangeEvent, ChangeType, Recorded, outbox_statement, recorded
 from rapport.events.relay import OutboxRelay
-from rapport.events.stream import EventStream
+from rapport.events.stream import EventStream, StreamUnavailable
 from rapport.graph.types import GraphStore
 from rapport.migrations.runner import MigrationRunner
 from tests.conftest import process_environment, settings_for, store_environment
@@ -71,10 +71,34 @@ async def until_no_relay_is_publishing(stream: EventStream) -> None:
     """Wait until no relay holds the relay lock: a round that was publishing (and perhaps still
     reading the outbox) has ended."""
     while True:
-        async with stream.exclusive("test-probe") as last:
-            if last is not None:
+        async with stream.exclusive("test-probe") as position:
+            if position is not None:
                 return
         await asyncio.sleep(0.01)
+
+
+async def stream_labels(stream: EventStream) -> list[str]:
+    return [payload["label"] for _, payload in await stream_entries(stream)]
+
+
+async def three_published(store: GraphStore, stream: EventStream) -> None:
+    """Events 1 to 3 in the stream: an Account, a Customer and a Deal created."""
+    await record(store, "Account", "Customer", "Deal")
+    await OutboxRelay(store, stream).publish_pending()
+
+
+async def set_back(store: GraphStore, seq: int) -> None:
+    """Put the outbox back as a restore from a backup taken right after event ``seq`` would: later
+    records gone, the sequence at ``seq``, its numbering kept."""
+    await store.write("MATCH (o:_Outbox) WHERE o.seq > $seq DELETE o", {"seq": seq})
+    await store.write("MATCH (s:_OutboxSequence {name: 'events'}) SET s.value = $seq", {"seq": seq})
+
+
+class StreamRefusingEvents(EventStream):
+    """Redis refusing every event it is sent, as when it stops right after a relay renumbered."""
+
+    async def append_all(self, events: object, *, numbering: str | None = None) -> None:
+        raise StreamUnavailable("refused by the test")
 
 
 async def wait_for_stream(stream: EventStream, count: int) -> None:
@@ -104,15 +128,17 @@ async def test_unsent_records_are_published_in_order_and_marked_sent(
 async def test_records_handed_over_next_in_line_are_published_without_reading_the_outbox(
     store: GraphStore, stream: EventStream
 ) -> None:
+    await record(store, "Account")
+    await OutboxRelay(store, stream).publish_pending()  # the stream follows the outbox's numbering
     counting = CountingStore(store)
     relay = OutboxRelay(counting, stream)  # type: ignore[arg-type]
-    relay.wake(await record(store, "Account", "Customer"))
-    relay.wake(await record(store, "Deal"))
+    relay.wake(await record(store, "Customer", "Deal"))
+    relay.wake(await record(store, "Ticket"))
     assert await relay.publish_pending() == 3
     assert outbox_reads(counting) == []
     entries = await stream_entries(stream)
     assert [(entry_id, payload["label"]) for entry_id, payload in entries] == [
-        ("1-0", "Account"), ("2-0", "Customer"), ("3-0", "Deal")
+        ("1-0", "Account"), ("2-0", "Customer"), ("3-0", "Deal"), ("4-0", "Ticket")
     ]  # fmt: skip
     assert await unsent(store) == 0
 
@@ -164,6 +190,7 @@ async def test_a_stopping_relay_marks_what_it_published(store: GraphStore, strea
     running = asyncio.create_task(relay.run())
     relay.wake(await record(store, "Account", "Customer"))
     await wait_for_stream(stream, 2)
+    await until_no_relay_is_publishing(stream)  # the round ended: it knows what it published
     running.cancel()
     await asyncio.gather(running, return_exceptions=True)
     assert await unsent(store) == 0
@@ -184,8 +211,7 @@ async def test_records_another_relay_published_and_has_yet_to_mark_are_only_mark
     finally:
         running.cancel()
         await asyncio.gather(running, return_exceptions=True)
-    labels = [payload["label"] for _, payload in await stream_entries(stream)]
-    assert labels == ["Account", "Customer", "Deal"]
+    assert await stream_labels(stream) == ["Account", "Customer", "Deal"]
     assert await unsent(store) == 0
 
 
@@ -198,8 +224,7 @@ async def test_a_handed_over_record_behind_one_not_handed_over_waits_for_it(
     relay.wake(await record(store, "Deal"))
     assert await relay.publish_pending() == 2
     assert outbox_reads(counting) != []
-    labels = [payload["label"] for _, payload in await stream_entries(stream)]
-    assert labels == ["Account", "Deal"]
+    assert await stream_labels(stream) == ["Account", "Deal"]
     relay.wake(await record(store, "Ticket"))  # next in line again
     counting.reads.clear()
     assert await relay.publish_pending() == 1
@@ -319,12 +344,69 @@ async def test_events_numbered_anew_after_the_graph_was_cleared_still_reach_the_
 async def test_two_relays_renumbering_at_once_publish_each_event_once(
     store: GraphStore, stream: EventStream
 ) -> None:
-    await record(store, "Account", "Customer", "Deal")
-    await OutboxRelay(store, stream).publish_pending()
+    await three_published(store, stream)
     await store.write("MATCH (n) DETACH DELETE n")
     await record(store, "Ticket", "Product")  # numbered 1 and 2 again
     await asyncio.gather(
         OutboxRelay(store, stream).publish_pending(), OutboxRelay(store, stream).publish_pending()
     )
-    labels = [payload["label"] for _, payload in await stream_entries(stream)]
-    assert labels == ["Account", "Customer", "Deal", "Ticket", "Product"]
+    assert await stream_labels(stream) == ["Account", "Customer", "Deal", "Ticket", "Product"]
+
+
+async def test_records_handed_over_after_the_graph_was_cleared_are_published_in_commit_order(
+    store: GraphStore, stream: EventStream
+) -> None:
+    await three_published(store, stream)
+    await store.write("MATCH (n) DETACH DELETE n")  # a new sequence, numbered from 1 again
+    relay = OutboxRelay(store, stream)
+    relay.wake(await record(store, "Ticket", "Product", "Campaign", "Lead"))  # 4 is past the stream's 3
+    assert await relay.publish_pending() == 4
+    assert await stream_labels(stream) == [
+        "Account", "Customer", "Deal", "Ticket", "Product", "Campaign", "Lead"
+    ]  # fmt: skip
+    assert await unsent(store) == 0
+
+
+async def test_records_handed_over_after_the_sequence_was_set_back_are_published_in_commit_order(
+    store: GraphStore, stream: EventStream
+) -> None:
+    await three_published(store, stream)
+    await set_back(store, 1)
+    relay = OutboxRelay(store, stream)
+    relay.wake(await record(store, "Ticket", "Product", "Campaign"))  # 2 to 4, in the stream's numbering
+    assert await relay.publish_pending() == 3
+    assert await stream_labels(stream) == ["Account", "Customer", "Deal", "Ticket", "Product", "Campaign"]
+
+
+async def test_a_record_handed_over_before_another_relay_renumbered_it_is_published_once(
+    store: GraphStore, stream: EventStream
+) -> None:
+    await three_published(store, stream)
+    await set_back(store, 1)
+    await record(store, "Ticket", "Product")  # 2 and 3, committed by another process
+    done = await record(store, "Campaign")  # 4: next in line for the stream, by its number alone
+    with pytest.raises(StreamUnavailable):  # renumbered, then Redis stopped taking events
+        await OutboxRelay(store, StreamRefusingEvents(stream.client, stream.key)).publish_pending()
+    relay = OutboxRelay(store, stream)
+    relay.wake(done)
+    assert await relay.publish_pending() == 3
+    assert await stream_labels(stream) == ["Account", "Customer", "Deal", "Ticket", "Product", "Campaign"]
+
+
+async def test_a_record_published_before_the_sequence_was_found_set_back_is_not_published_again(
+    store: GraphStore, stream: EventStream
+) -> None:
+    await three_published(store, stream)
+    await set_back(store, 1)
+    await record(store, "Ticket", "Product")  # 2 and 3, committed by another process
+    relay = OutboxRelay(store, stream, interval=60, mark_interval=60)  # marks nothing meanwhile
+    relay.wake(await record(store, "Campaign"))  # 4 goes out next in line before the outbox is read
+    running = asyncio.create_task(relay.run())
+    try:
+        await wait_for_stream(stream, 6)
+        await until_no_relay_is_publishing(stream)
+    finally:
+        running.cancel()
+        await asyncio.gather(running, return_exceptions=True)
+    assert await stream_labels(stream) == ["Account", "Customer", "Deal", "Campaign", "Ticket", "Product"]
+    assert await unsent(store) == 0

@@ -5,10 +5,17 @@ that every writing transaction updates, so it is locked until commit: numbers
 follow commit order, and a consumer can resume from the last number it saw.
 A crash after the commit loses nothing: the relay publishes whatever is
 still unsent when it starts.
+
+The sequence also names its numbering (a random id), which changes whenever
+the relay renumbers unsent records and is new when the sequence is created
+again on a cleared graph: a number is the same record's only within one
+numbering, so the relay publishes a record it was handed by number only while
+the stream follows the same numbering.
 """
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -63,9 +70,11 @@ def link_event(
 
 @dataclass(frozen=True, slots=True)
 class Recorded:
-    """The outbox records one transaction committed: numbered from ``first`` on, one per payload."""
+    """The outbox records one transaction committed: numbered from ``first`` on (in ``numbering``),
+    one per payload."""
 
     first: int
+    numbering: str
     payloads: tuple[str, ...]
 
     def numbered(self) -> list[tuple[int, str]]:
@@ -75,10 +84,15 @@ class Recorded:
 def recorded(statement: Statement, rows: Sequence[Mapping[str, Any]]) -> Recorded | None:
     """What the committed ``statement`` (an :func:`outbox_statement`) recorded, given its rows;
     ``None`` when it recorded nothing."""
-    first = rows[0]["first"] if rows else None
-    if first is None:
+    if not rows or rows[0]["first"] is None:
         return None
-    return Recorded(int(first), tuple(event["payload"] for event in statement.params["events"]))
+    payloads = tuple(event["payload"] for event in statement.params["events"])
+    return Recorded(int(rows[0]["first"]), rows[0]["numbering"], payloads)
+
+
+def new_numbering() -> str:
+    """A fresh id for the outbox sequence's numbering."""
+    return uuid.uuid4().hex
 
 
 def outbox_statement(changes: Sequence[ChangeEvent], actor: Actor) -> Statement:
@@ -104,13 +118,13 @@ def outbox_statement(changes: Sequence[ChangeEvent], actor: Actor) -> Statement:
     ]
     return Statement(
         "MERGE (s:_OutboxSequence {name: 'events'}) ON CREATE SET s.value = 0 "
-        "SET s.value = s.value + size($events) "
-        "WITH s.value - size($events) AS base "
+        "SET s.value = s.value + size($events), s.numbering = coalesce(s.numbering, $numbering) "
+        "WITH s.value - size($events) AS base, s.numbering AS numbering "
         "UNWIND range(0, size($events) - 1) AS i "
-        "WITH base + i + 1 AS seq, $events[i] AS event "
+        "WITH base + i + 1 AS seq, $events[i] AS event, numbering "
         "CREATE (o:_Outbox {seq: seq, type: event.type, label: event.label, payload: event.payload, "
         "sent: false, at: $at}) "
-        "RETURN min(seq) AS first, count(o) AS recorded",
-        {"events": events, "at": at},
+        "RETURN numbering, min(seq) AS first, count(o) AS recorded",
+        {"events": events, "at": at, "numbering": new_numbering()},
         serial=True,
     )

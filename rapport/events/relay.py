@@ -15,20 +15,27 @@ about 700 events/s, against 1,000 batched), and its own outbox reads pass
 over what it has yet to mark; a crash forgets at most that much, which
 costs a check, not a duplicate. A record that fails to publish stops the
 batch, so no later event ever overtakes it.
+
+A handed-over record goes out by its number only while the stream follows the
+numbering it was committed in, and only when the records the stream already
+holds under the numbers before it are this outbox's: after the graph was
+cleared or restored, numbers start again below the stream's last, and the
+outbox is read and its unsent records numbered anew above the stream, in a new
+numbering that the stream follows before the store does (so a record handed
+over under its old number is never published under it).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import itertools
 import logging
 import time
 import uuid
 from dataclasses import dataclass, field
 
-from rapport.events.outbox import Recorded
-from rapport.events.stream import EventStream, StreamUnavailable
+from rapport.events.outbox import Recorded, new_numbering
+from rapport.events.stream import EventStream, StreamPosition, StreamUnavailable
 from rapport.graph.errors import StoreError
 from rapport.graph.types import GraphStore, Record
 from rapport.graph.values import now_millis
@@ -50,7 +57,7 @@ class OutboxRelay:
     retention_ms: int = 24 * 3600 * 1000  # sent outbox records are pruned after this long
     _wake: asyncio.Event = field(default_factory=asyncio.Event)
     _owner: str = field(default_factory=lambda: uuid.uuid4().hex)  # this relay, in the relay lock
-    _handed_over: dict[int, str] = field(default_factory=dict)  # seq -> payload, committed here
+    _handed_over: dict[int, tuple[str, str]] = field(default_factory=dict)  # seq -> (numbering, payload)
     _unmarked: list[int] = field(default_factory=list)  # published, not yet marked sent
     _unmarked_since: float = 0.0  # when the oldest of them was published (time.monotonic())
     _sweep_due: bool = True  # read the outbox on the next round: at start-up, once an interval has passed
@@ -59,7 +66,7 @@ class OutboxRelay:
     def wake(self, recorded: Recorded | None = None) -> None:
         """Publish soon: something was just committed (``recorded``, when the caller knows what)."""
         if recorded is not None and len(self._handed_over) < _HANDED_OVER_MAX:
-            self._handed_over.update(recorded.numbered())
+            self._handed_over.update((seq, (recorded.numbering, p)) for seq, p in recorded.numbered())
         else:
             self._sweep_due = True
         self._wake.set()
@@ -77,25 +84,30 @@ class OutboxRelay:
         is asked for, every unsent record; leave what it appended to be marked sent later."""
         published = 0
         while True:
-            async with self.stream.exclusive(self._owner) as last:
-                if last is None:
+            async with self.stream.exclusive(self._owner) as position:
+                if position is None:
                     return None
-                in_line = 0
-                while next_in_line := self._next_in_line(last):  # more may be handed over meanwhile
+                last = position.last
+                while True:  # more may be handed over meanwhile
+                    next_in_line, outbox_needed = await self._take_in_line(position.numbering, last)
+                    sweep |= outbox_needed
+                    if not next_in_line:
+                        break
                     await self._append_all(next_in_line)
-                    in_line += len(next_in_line)
+                    published += len(next_in_line)
                     last = next_in_line[-1][0]
-                published += in_line
                 if not (sweep or self._handed_over):
                     return published
                 rows = await self.store.read(
                     f"MATCH (o:_Outbox) {self._by_sent} WHERE o.sent = false AND NOT o.seq IN $unmarked "
-                    "RETURN o.seq AS seq, o.payload AS payload ORDER BY seq LIMIT $n",
+                    "WITH o ORDER BY o.seq LIMIT $n "
+                    "OPTIONAL MATCH (s:_OutboxSequence {name: 'events'}) "
+                    "RETURN o.seq AS seq, o.payload AS payload, s.numbering AS numbering ORDER BY seq",
                     {"n": self.batch_size, "unmarked": self._unmarked},
                 )
                 if not rows:
                     return published
-                newly, complete = await self._publish(rows, last)
+                newly, complete = await self._publish(rows, StreamPosition(last, position.numbering))
                 published += newly
             if complete and len(rows) < self.batch_size:
                 return published
@@ -109,43 +121,59 @@ class OutboxRelay:
         every sweep, with the relay's publishing stalled meanwhile."""
         return self.store.dialect.index_hint("o", "_Outbox", "sent")
 
-    def _next_in_line(self, last: int) -> list[tuple[int, str]]:
-        """Take the handed-over records numbered on from ``last`` without a gap (forgetting those
-        the stream already holds): they may go out without reading the outbox."""
-        for seq in [seq for seq in self._handed_over if seq <= last]:
+    async def _take_in_line(self, numbering: str | None, last: int) -> tuple[list[tuple[int, str]], bool]:
+        """Take the handed-over records numbered on from ``last`` without a gap in the stream's
+        ``numbering``: they may go out without reading the outbox. Forget those numbered in
+        another numbering, and those at or below ``last``; the second value says whether the
+        outbox is to be read for them: some were in another numbering, or the stream holds
+        other events under their numbers (the sequence went back below the stream's last, as
+        when the graph was restored from a backup)."""
+        foreign = [seq for seq, (numbered_in, _) in self._handed_over.items() if numbered_in != numbering]
+        for seq in foreign:
             del self._handed_over[seq]
+        behind = [(seq, self._handed_over.pop(seq)[1]) for seq in [s for s in self._handed_over if s <= last]]
+        if foreign or len(await self._published_of(behind)) < len(behind):
+            return [], True
         run: list[tuple[int, str]] = []
-        while (payload := self._handed_over.pop(last + 1 + len(run), None)) is not None:
-            run.append((last + len(run) + 1, payload))
-        return run
+        while (handed_over := self._handed_over.pop(last + 1 + len(run), None)) is not None:
+            run.append((last + len(run) + 1, handed_over[1]))
+        return run, False
 
-    async def _publish(self, rows: list[Record], last: int) -> tuple[int, bool]:
+    async def _published_of(self, events: list[tuple[int, str]]) -> list[int]:
+        """The numbers of the ``(seq, payload)`` events the stream holds under those numbers."""
+        if not events:
+            return []
+        held = await self.stream.held([seq for seq, _ in events])
+        return [seq for seq, payload in events if held.get(seq) == payload]
+
+    async def _publish(self, rows: list[Record], stream: StreamPosition) -> tuple[int, bool]:
         """Append ``rows`` (in sequence order) to the stream and mark them sent; return how many
         were new, and whether all rows were handled.
 
-        Rows numbered above the stream's last event (the usual case) go in one round trip.
-        Rows at or below it were published before, by a relay that died or had not marked
-        them yet, when the stream holds them under their numbers: they are only marked. A
-        number the stream holds for another event (or no longer holds) means the outbox's
-        numbering restarted below the stream's: the unsent records are renumbered above it,
-        to be published on the next round."""
-        behind = [row for row in rows if row["seq"] <= last]
-        if behind:
-            held = await self.stream.held([row["seq"] for row in behind])
-            before = list(itertools.takewhile(lambda row: held.get(row["seq"]) == row["payload"], behind))
-            if before:
-                await self._mark_sent([row["seq"] for row in before])
-            if len(before) < len(behind):
-                await self._renumber_unsent_after(last)
-                return 0, False
+        Rows numbered above the stream's last event (the usual case) go in one round trip,
+        with word that the stream follows the outbox's numbering where it did not. Rows at
+        or below it were published before, by a relay that died or had not marked them yet,
+        when the stream holds them under their numbers: they are only marked. A number the
+        stream holds for another event (or no longer holds) means the outbox's numbering
+        restarted below the stream's: the unsent records are renumbered above it, to be
+        published on the next round."""
+        behind = [(row["seq"], row["payload"]) for row in rows if row["seq"] <= stream.last]
+        published = await self._published_of(behind)
+        if len(published) < len(behind):
+            await self._renumber_unpublished(stream.last)
+            return 0, False
+        if published:
+            await self._mark_sent(published)
         fresh = [(row["seq"], row["payload"]) for row in rows[len(behind) :]]
         if fresh:
-            await self._append_all(fresh)
+            numbering = rows[0]["numbering"]
+            await self._append_all(fresh, numbering if numbering != stream.numbering else None)
         return len(fresh), True
 
-    async def _append_all(self, events: list[tuple[int, str]]) -> None:
-        """Append ``(seq, payload)`` events numbered above the stream's last; they are to be marked."""
-        await self.stream.append_all(events)
+    async def _append_all(self, events: list[tuple[int, str]], numbering: str | None = None) -> None:
+        """Append ``(seq, payload)`` events numbered above the stream's last (in ``numbering``, when
+        the stream is to follow it from now on); they are to be marked."""
+        await self.stream.append_all(events, numbering=numbering)
         if not self._unmarked:
             self._unmarked_since = time.monotonic()
         self._unmarked += [seq for seq, _ in events]
@@ -173,15 +201,22 @@ class OutboxRelay:
             {"seqs": seqs, "now": now_millis()},
         )
 
-    async def _renumber_unsent_after(self, last_seq: int) -> None:
-        """Number the unsent records (never published, so nobody has seen their numbers) on from
-        above both ``last_seq`` and the sequence, in their order, and move the sequence past them.
+    async def _renumber_unpublished(self, last_seq: int) -> None:
+        """Mark sent the unsent records at or below ``last_seq`` that the stream holds under their
+        numbers (published by a relay that has yet to mark them); number the others (never
+        published, so nobody has seen their numbers) on from above both ``last_seq`` and the
+        sequence, in their order, in a new numbering, and move the sequence past them.
 
-        Taking the sequence node first makes concurrent mutations and relays wait, so no number
-        is handed out twice; a relay that comes second finds no unsent record at or below
-        ``last_seq`` any more and leaves the numbers alone."""
+        The stream follows the new numbering first, so that no relay takes a record handed
+        over under its old number for the next in line, even when this one dies before the
+        store's write. Taking the sequence node first makes concurrent mutations wait, so no
+        number is handed out twice; a relay that comes second finds no unsent record at or
+        below ``last_seq`` any more and leaves the numbers alone."""
+        await self._mark_published_up_to(last_seq)
+        numbering = new_numbering()
+        await self.stream.follow(numbering)
         await self.store.write(
-            "MATCH (s:_OutboxSequence {name: 'events'}) SET s.value = s.value "
+            "MATCH (s:_OutboxSequence {name: 'events'}) SET s.value = s.value, s.numbering = $numbering "
             f"WITH s MATCH (o:_Outbox) {self._by_sent} WHERE o.sent = false "
             "WITH s, o ORDER BY o.seq WITH s, collect(o) AS pending "
             "WHERE pending[0].seq <= $last "
@@ -189,12 +224,24 @@ class OutboxRelay:
             "SET s.value = base + size(pending) "
             "WITH pending, base UNWIND range(0, size(pending) - 1) AS i "
             "WITH pending[i] AS o, base + 1 + i AS seq SET o.seq = seq",
-            {"last": last_seq},
+            {"last": last_seq, "numbering": numbering},
         )
-        self._handed_over.clear()  # their numbers may have changed
         log.warning(
             "event relay: the outbox sequence restarted below the stream; renumbered after %d", last_seq
         )
+
+    async def _mark_published_up_to(self, last_seq: int) -> None:
+        """Mark sent every unsent record at or below ``last_seq`` that the stream holds under its number."""
+        after = 0
+        while rows := await self.store.read(
+            f"MATCH (o:_Outbox) {self._by_sent} WHERE o.sent = false AND o.seq > $after AND o.seq <= $last "
+            "RETURN o.seq AS seq, o.payload AS payload ORDER BY seq LIMIT $n",
+            {"after": after, "last": last_seq, "n": self.batch_size},
+        ):
+            published = await self._published_of([(row["seq"], row["payload"]) for row in rows])
+            if published:
+                await self._mark_sent(published)
+            after = rows[-1]["seq"]
 
     async def prune(self) -> int:
         """Delete sent records older than the retention; return how many."""

@@ -2,7 +2,9 @@
 
 Using ``<seq>-0`` as the entry id makes publishing idempotent (Redis refuses
 an id not above the last one, so an event published twice is stored once)
-and lets a consumer resume from the last sequence number it saw.
+and lets a consumer resume from the last sequence number it saw. Beside the stream,
+a key names the outbox numbering its numbers follow (see
+:mod:`rapport.events.outbox`).
 """
 
 from __future__ import annotations
@@ -21,22 +23,33 @@ STREAM_KEY = "rapport:events"
 
 _LOCK_TTL_MS = 10_000
 # Takes the relay lock (KEYS[1]) for ARGV[1] and answers the stream's (KEYS[2]) last sequence
-# number, as last_seq() reads it; -1 when another relay holds the lock.
+# number, as last_seq() reads it, and the numbering it follows (KEYS[3]); -1 when another relay
+# holds the lock.
 _TAKE_LOCK = """
 local holder = redis.call('GET', KEYS[1])
-if holder and holder ~= ARGV[1] then return -1 end
+if holder and holder ~= ARGV[1] then return {-1, false} end
 redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
-if redis.call('EXISTS', KEYS[2]) == 0 then return 0 end
+local numbering = redis.call('GET', KEYS[3])
+if redis.call('EXISTS', KEYS[2]) == 0 then return {0, numbering} end
 local info = redis.call('XINFO', 'STREAM', KEYS[2])
 for i = 1, #info, 2 do
-  if info[i] == 'last-generated-id' then return tonumber(string.match(info[i + 1], '^%d+')) end
+  if info[i] == 'last-generated-id' then return {tonumber(string.match(info[i + 1], '^%d+')), numbering} end
 end
-return 0
+return {0, numbering}
 """
 _RELEASE_LOCK = """
 if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', KEYS[1]) end
 return 0
 """
+
+
+@dataclass(frozen=True, slots=True)
+class StreamPosition:
+    """Where the stream stands: its ``last`` sequence number, and the outbox ``numbering`` its
+    numbers follow (``None`` until a relay has said)."""
+
+    last: int
+    numbering: str | None
 
 
 class StreamUnavailable(Exception):
@@ -57,8 +70,13 @@ class EventStream:
     def from_url(cls, url: str, *, max_length: int = 1_000_000) -> EventStream:
         return cls(aioredis.Redis.from_url(url), max_length=max_length)
 
-    async def append_all(self, events: Sequence[tuple[int, str]]) -> None:
-        """Add ``(seq, payload)`` events numbered above the stream's last event, in one round trip.
+    @property
+    def _numbering_key(self) -> str:
+        return f"{self.key}:numbering"
+
+    async def append_all(self, events: Sequence[tuple[int, str]], *, numbering: str | None = None) -> None:
+        """Add ``(seq, payload)`` events numbered above the stream's last event, in one round trip,
+        and, when given, say that the stream follows ``numbering`` from now on.
 
         They go in as one MULTI/EXEC transaction: Redis answers a reader blocked on the stream
         after the whole transaction, with every event, where after a plain pipeline's first
@@ -66,6 +84,8 @@ class EventStream:
         every mutation's events in two writes)."""
         try:
             async with self.client.pipeline(transaction=True) as pipe:
+                if numbering is not None:
+                    pipe.set(self._numbering_key, numbering)
                 for seq, payload in events:
                     pipe.xadd(
                         self.key,
@@ -75,6 +95,13 @@ class EventStream:
                         approximate=True,
                     )
                 await pipe.execute()
+        except (redis_errors.RedisError, OSError) as error:
+            raise StreamUnavailable(str(error)) from error
+
+    async def follow(self, numbering: str) -> None:
+        """Say that the stream's next events follow the outbox's ``numbering``."""
+        try:
+            await self.client.set(self._numbering_key, numbering)
         except (redis_errors.RedisError, OSError) as error:
             raise StreamUnavailable(str(error)) from error
 
@@ -92,21 +119,24 @@ class EventStream:
         return {seq: entries[0][1][b"payload"].decode() for seq, entries in held if entries}
 
     @asynccontextmanager
-    async def exclusive(self, owner: str) -> AsyncIterator[int | None]:
-        """The stream's last sequence number while ``owner`` (one relay) holds the relay lock for
-        the block; ``None`` when another relay holds it. The relays of several workers take turns,
+    async def exclusive(self, owner: str) -> AsyncIterator[StreamPosition | None]:
+        """The stream's position while ``owner`` (one relay) holds the relay lock for the block;
+        ``None`` when another relay holds it. The relays of several workers take turns,
         so that none renumbers records another is in the middle of publishing, and the
         number stays the stream's last but for what the holder appends. The lock expires by
         itself if its holder dies, and an owner takes it again even when a request of its own
         that timed out took it after all."""
         key = f"{self.key}:relay"
         try:
-            last: int = await self.client.eval(_TAKE_LOCK, 2, key, self.key, owner, _LOCK_TTL_MS)
+            answer: Any = await self.client.eval(
+                _TAKE_LOCK, 3, key, self.key, self._numbering_key, owner, _LOCK_TTL_MS
+            )
         except (redis_errors.RedisError, OSError) as error:
             raise StreamUnavailable(str(error)) from error
+        last, numbering = answer
         held = last >= 0
         try:
-            yield last if held else None
+            yield StreamPosition(last, numbering.decode() if numbering else None) if held else None
         finally:
             if held:
                 with contextlib.suppress(redis_errors.RedisError, OSError):  # else it expires
