@@ -24,6 +24,7 @@ from rapport.migrations.runner import MigrationRunner
 from tests.api_client import ApiClient
 from tests.conftest import settings_for
 from tests.http_server import serving
+from tests.outbox_state import recorded_events
 from tests.test_cli import run, store_env
 
 __all__ = ["store_env"]  # a fixture, used by name
@@ -227,19 +228,29 @@ async def test_only_interactions_in_the_window_before_as_of_count(graph: GraphSt
     assert wider.replaced == 3
 
 
-async def test_recomputing_replaces_values_and_removes_pairs_that_no_longer_interact(
-    graph: GraphStore,
-) -> None:
+async def an_email_and_a_tie(graph: GraphStore) -> None:
+    """u1 emailed c1 30 days before ``AS_OF``; c1 KNOWS c2."""
     await people(graph, "u1", "c1", "c2")
     await activities(graph, "u1", ["c1"], "email", [30], "outbound")
     await graph.write("MATCH (a:Customer {id: 'c1'}), (b:Customer {id: 'c2'}) CREATE (a)-[:KNOWS]->(b)")
+
+
+async def the_tie_broken_and_a_meeting(graph: GraphStore) -> None:
+    """Then c1 no longer KNOWS c2, and u1 met c1 2 days before ``AS_OF``."""
+    await graph.write("MATCH (:Customer {id: 'c1'})-[k:KNOWS]->() DELETE k")
+    await activities(graph, "u1", ["c1"], "meeting", [2])
+
+
+async def test_recomputing_replaces_values_and_removes_pairs_that_no_longer_interact(
+    graph: GraphStore,
+) -> None:
+    await an_email_and_a_tie(graph)
     first = await compute_strength(graph, as_of=AS_OF)
     before = await connections(graph)
     assert set(before) == {("u1", "c1"), ("c1", "c2"), ("c2", "c1")}
     assert first.replaced == 0
 
-    await graph.write("MATCH (:Customer {id: 'c1'})-[k:KNOWS]->() DELETE k")
-    await activities(graph, "u1", ["c1"], "meeting", [2])
+    await the_tie_broken_and_a_meeting(graph)
     second = await compute_strength(graph, as_of=AS_OF)
     after = await connections(graph)
     assert set(after) == {("u1", "c1")}
@@ -249,6 +260,34 @@ async def test_recomputing_replaces_values_and_removes_pairs_that_no_longer_inte
 
     await compute_strength(graph, as_of=AS_OF)
     assert await connections(graph) == after, "the same graph and as-of time give the same result"
+
+
+async def test_a_recomputation_records_pairs_linked_unlinked_and_moved_as_change_events(
+    graph: GraphStore,
+) -> None:
+    await an_email_and_a_tie(graph)
+    first = await compute_strength(graph, as_of=AS_OF)
+    stored = await connections(graph)
+    staff, peers = stored[("u1", "c1")]["strength"], stored[("c1", "c2")]["strength"]
+    linked = await recorded_events(graph)
+    assert [(e["type"], e["label"], e["ids"], e["labels"], e["fields"]) for e in linked] == [
+        ("linked", "CONNECTED_TO", ["u1", "c1"], ["User", "Customer"], {"strength": [None, staff]}),
+        ("linked", "CONNECTED_TO", ["c1", "c2"], ["Customer", "Customer"], {"strength": [None, peers]}),
+    ]  # fmt: skip
+    assert {e["actor"] for e in linked} == {"algorithm:strength"} and first.changes == 2
+    seen = linked[-1]["seq"]
+
+    again = await compute_strength(graph, as_of=AS_OF + timedelta(hours=1))  # components move, strengths not
+    assert await recorded_events(graph, seen) == [] and again.changes == 0
+
+    await the_tie_broken_and_a_meeting(graph)
+    await compute_strength(graph, as_of=AS_OF)
+    stronger = (await connections(graph))[("u1", "c1")]["strength"]
+    changed = await recorded_events(graph, seen)
+    assert [(e["type"], e["ids"], e["fields"]) for e in changed] == [
+        ("updated", ["u1", "c1"], {"strength": [staff, stronger]}),
+        ("unlinked", ["c1", "c2"], {}),
+    ]
 
 
 async def test_the_strength_command_recomputes_and_reports(

@@ -42,7 +42,8 @@ a customer pair one relationship each way with the same values, so
 The whole graph is computed in batches of customers: per batch a few Cypher
 aggregations (the same text on both backends), then one write transaction that
 replaces the batch's ``CONNECTED_TO`` relationships, so readers never see a
-customer half updated.
+customer half updated, and records the change events of the pairs that were
+linked, unlinked or whose strength moved (:mod:`rapport.algorithms.strength_changes`).
 
 Examples
 --------
@@ -62,6 +63,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
+from rapport.algorithms.strength_changes import ACTOR, strength_changes
+from rapport.events.outbox import outbox_statement
 from rapport.graph.types import GraphStore, Record, Statement
 from rapport.graph.values import epoch_millis, now_millis
 
@@ -203,13 +206,14 @@ class StrengthReport:
     staff_pairs: int
     customer_pairs: int
     replaced: int  # CONNECTED_TO relationships there were before
+    changes: int  # change events recorded: pairs linked, unlinked, or whose strength moved
     seconds: float
 
     def __str__(self) -> str:
         return (
             f"{self.staff_pairs} staff-customer and {self.customer_pairs} customer-customer pairs "
-            f"over {self.customers} customers (replacing {self.replaced} relationships) "
-            f"in {self.seconds:.1f}s"
+            f"over {self.customers} customers (replacing {self.replaced} relationships, "
+            f"{self.changes} changed) in {self.seconds:.1f}s"
         )
 
 
@@ -321,23 +325,27 @@ async def compute_strength(
     at = now_millis() if as_of is None else epoch_millis(as_of)
     params = {"asOf": at, "from": at - int(window_days * DAY_MS), "knowsDefault": _KNOWS_DEFAULT_STRENGTH}
     ids = [row["id"] for row in await store.read("MATCH (c:Customer) RETURN c.id AS id")]
-    staff_pairs = customer_pairs = replaced = 0
+    staff_pairs = customer_pairs = replaced = changes = 0
     for batch in _chunks(ids, batch_size):
         staff, peers = await _interactions(store, {**params, "ids": batch})
         staff_rows = _rows(staff, at, half_life_days, window_days)
         peer_rows = _rows(peers, at, half_life_days, window_days)
-        removed_staff, removed_peers, _, _ = await store.write_transaction(
-            [
-                Statement(_REMOVE_STAFF, {"ids": batch}),
-                Statement(_REMOVE_PEERS, {"ids": batch}),
-                Statement(_WRITE_STAFF, {"rows": staff_rows}),
-                Statement(_WRITE_PEERS, {"rows": peer_rows}),
-            ]
-        )
+        events = await strength_changes(store, batch, staff_rows, peer_rows)
+        statements = [
+            Statement(_REMOVE_STAFF, {"ids": batch}),
+            Statement(_REMOVE_PEERS, {"ids": batch}),
+            Statement(_WRITE_STAFF, {"rows": staff_rows}),
+            Statement(_WRITE_PEERS, {"rows": peer_rows}),
+        ]
+        if events:
+            statements.append(outbox_statement(events, ACTOR))
+        removed_staff, removed_peers, *_ = await store.write_transaction(statements)
         replaced += int(removed_staff[0]["removed"]) + int(removed_peers[0]["removed"])
         staff_pairs += len(staff_rows)
         customer_pairs += len(peer_rows)
-    return StrengthReport(at, len(ids), staff_pairs, customer_pairs, replaced, time.perf_counter() - started)
+        changes += len(events)
+    seconds = time.perf_counter() - started
+    return StrengthReport(at, len(ids), staff_pairs, customer_pairs, replaced, changes, seconds)
 
 
 async def _interactions(store: GraphStore, params: dict[str, Any]) -> tuple[Pairs, Pairs]:
