@@ -2,11 +2,15 @@
 
 Nothing connects at import or construction: the store is opened (or taken
 from the caller) in the lifespan, and everything that depends on it is
-built there, into one :class:`AppState` on ``app.state.rapport``.
+built there, into one :class:`AppState` on ``app.state.rapport``. When
+custom fields are declared or dropped (the event stream says so), a new
+state is built for the new schema and replaces it: requests and WebSocket
+connections under way finish with the state they started with.
 """
 
 from __future__ import annotations
 
+import asyncio
 import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -29,8 +33,10 @@ from rapport.api.graphql_http import GraphQLEndpoint, graphql_endpoint
 from rapport.api.subscriptions import SubscriptionServer
 from rapport.auth.authenticator import Authenticator
 from rapport.auth.http import EXCEPTION_HANDLERS, password_login
+from rapport.background import running
 from rapport.config import Settings, load_settings
-from rapport.events.service import running_events
+from rapport.events.custom_field_watch import follow_custom_fields
+from rapport.events.service import EventServices, running_events
 from rapport.graph.connect import open_store
 from rapport.graph.types import GraphStore
 from rapport.resolvers.subscriptions import SubscriptionExecutor
@@ -41,7 +47,7 @@ from rapport.schema.validation import Schema
 
 @dataclass(slots=True)
 class AppState:
-    """What every request handler may use; built once per application start."""
+    """What every request handler may use; built at start, and again when custom fields change."""
 
     settings: Settings
     store: GraphStore
@@ -49,6 +55,29 @@ class AppState:
     authenticator: Authenticator
     graphql: GraphQLEndpoint
     subscriptions: SubscriptionServer | None  # None without an event stream
+
+
+def app_state(
+    settings: Settings, store: GraphStore, schema: Schema, authenticator: Authenticator, events: EventServices
+) -> AppState:
+    """The state for ``schema`` (the model with its custom fields): its GraphQL endpoint and
+    subscription server. Building a new GraphQL schema takes seconds."""
+    endpoint = graphql_endpoint(settings, store, schema, events.committed)
+    subscriptions = None
+    if events.hub is not None:
+        model = GraphQLModel.from_schema(schema)
+        executor = SubscriptionExecutor(events.hub, store, model, endpoint.limits, settings.graphql_timeout)
+        subscriptions = SubscriptionServer(
+            endpoint.documents, endpoint.limits, executor, authenticator, settings.allowed_origins
+        )
+    return AppState(
+        settings=settings,
+        store=store,
+        schema=schema,
+        graphql=endpoint,
+        authenticator=authenticator,
+        subscriptions=subscriptions,
+    )
 
 
 def state_of(request: Request) -> AppState:
@@ -143,27 +172,11 @@ def create_app(
                 recurring(opened, "influence", settings.influence_interval, partial(influence_job, opened)),
                 recurring(opened, "segments", settings.segments_interval, partial(segments_job, opened)),
             ):
-                endpoint = graphql_endpoint(settings, opened, schema, events.committed)
-                subscriptions = None
-                if events.hub is not None:
-                    model = GraphQLModel.from_schema(schema)
-                    executor = SubscriptionExecutor(
-                        events.hub, opened, model, endpoint.limits, settings.graphql_timeout
-                    )
-                    subscriptions = SubscriptionServer(
-                        endpoint.documents, endpoint.limits, executor, authenticator, settings.allowed_origins
-                    )
-                app.state.rapport = AppState(
-                    settings=settings,
-                    store=opened,
-                    schema=schema,
-                    graphql=endpoint,
-                    authenticator=authenticator,
-                    subscriptions=subscriptions,
-                )
+                app.state.rapport = app_state(settings, opened, schema, authenticator, events)
                 if server_process:
                     _settle_garbage_collector()
-                yield
+                async with _following_custom_fields(app, events, server_process=server_process):
+                    yield
         finally:
             if store is None:
                 await opened.close()
@@ -181,6 +194,30 @@ def create_app(
     )
 
 
+@asynccontextmanager
+async def _following_custom_fields(
+    app: Starlette, events: EventServices, *, server_process: bool
+) -> AsyncIterator[None]:
+    """For the length of the block, give ``app`` a new state whenever the custom fields declared
+    change (never without an event stream: it then serves those it started with)."""
+    if events.hub is None:
+        yield
+        return
+
+    async def reload() -> None:
+        state: AppState = app.state.rapport
+        declared = await CustomFields(state.store).load()
+        if declared.custom != state.schema.custom:
+            app.state.rapport = await asyncio.to_thread(
+                app_state, state.settings, state.store, declared, state.authenticator, events
+            )
+            if server_process:
+                _settle_garbage_collector()
+
+    async with running(follow_custom_fields(events.hub, reload), "rapport-custom-fields"):
+        yield
+
+
 def app_from_environment() -> Starlette:
     """The application configured by ``RAPPORT_*`` variables: the factory each uvicorn worker calls."""
     return create_app(load_settings(), server_process=True)
@@ -193,7 +230,10 @@ def _settle_garbage_collector() -> None:
     thousands of objects, alive for the whole run) are moved out of the
     collector's reach, and young collections run less often: a full collection
     walks every tracked object, and with thousands of WebSocket connections it
-    stalled every delivery for over a second, several times a minute."""
+    stalled every delivery for over a second, several times a minute. Called again after the
+    schema was rebuilt, it first lets the collector reach what was frozen, so that the schema
+    replaced can go."""
+    gc.unfreeze()
     gc.collect()
     gc.freeze()
     gc.set_threshold(20_000, 20, 20)

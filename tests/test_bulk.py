@@ -104,6 +104,8 @@ async def test_seeding_keeps_custom_field_declarations(store: GraphStore) -> Non
     await seed_demo(store, 120, seed=4)
     stored = await stored_fingerprint(store)
     assert stored["labels"].pop("_CustomField") == 1  # type: ignore[attr-defined]
+    assert stored["labels"].pop("_Outbox") == 1  # type: ignore[attr-defined]  # the declaration's event
+    assert stored["labels"].pop("_OutboxSequence") == 1  # type: ignore[attr-defined]
     assert stored == expected_fingerprint(120, 4)
     schema = await CustomFields(store).load()
     assert [f.name for f in schema.custom["Account"]] == ["partnerTier"]

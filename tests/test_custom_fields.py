@@ -13,6 +13,7 @@ from rapport.schema.custom_fields import CustomFields
 from rapport.schema.errors import SchemaViolation
 from rapport.schema.fields import FieldType
 from tests.conftest import open_second_connection
+from tests.outbox_state import recorded_events
 
 ACME = {"name": "Acme"}
 
@@ -98,3 +99,22 @@ async def test_dropping_a_declaration_stops_validating_it(registry: CustomFields
     await registry.declare("Deal", "lostTo", "string")
     assert await registry.drop("Deal", "lostTo") is True
     assert "Deal" not in registry.schema.custom
+
+
+async def test_declaring_redefining_and_dropping_a_field_record_change_events(
+    registry: CustomFields, store: GraphStore
+) -> None:
+    await registry.declare("Account", "plan", "enum", choices=("free", "team"))
+    await registry.declare("Account", "plan", "enum", choices=("free", "team"))  # the same: no change
+    await registry.declare("Account", "plan", "enum", choices=("free", "team", "enterprise"), required=False)
+    assert await registry.drop("Account", "plan")
+    assert not await registry.drop("Account", "plan")  # nothing left to drop: no event
+    events = await recorded_events(store)
+    assert [(e["type"], e["label"], e["ids"], e["actor"]) for e in events] == [
+        ("created", "_CustomField", ["Account.plan"], "operator"),
+        ("updated", "_CustomField", ["Account.plan"], "operator"),
+        ("deleted", "_CustomField", ["Account.plan"], "operator"),
+    ]
+    created, updated, _ = (e["fields"] for e in events)
+    assert created["type"] == [None, "enum"] and created["choices"] == [None, ["free", "team"]]
+    assert updated == {"choices": [["free", "team"], ["free", "team", "enterprise"]]}

@@ -1,7 +1,10 @@
 """Custom fields: typed properties an administrator adds to a label at runtime.
 
 Declarations live in the graph as ``_CustomField`` nodes, so they survive
-restarts and every process sees them after :meth:`CustomFields.load`.
+restarts and every process sees them after :meth:`CustomFields.load`. Each
+declaration and drop records a change event (label ``_CustomField``, the id
+``Label.name``) in its transaction: running servers reload their API when the
+event stream brings one (:mod:`rapport.events.custom_field_watch`).
 """
 
 from __future__ import annotations
@@ -10,7 +13,9 @@ import re
 from collections import defaultdict
 from typing import Any
 
-from rapport.graph.types import GraphStore
+from rapport.auth.actor import Actor, Role
+from rapport.events.outbox import ChangeEvent, ChangeType, outbox_statement, record_changes
+from rapport.graph.types import GraphStore, Statement
 from rapport.graph.values import now_millis
 from rapport.schema.errors import SchemaViolation
 from rapport.schema.fields import Field, FieldType
@@ -21,13 +26,15 @@ _NAME = re.compile(r"^[a-z][A-Za-z0-9_]{0,62}$")
 # Money needs a currency sibling; custom fields stay self-contained.
 CUSTOM_FIELD_TYPES = tuple(t for t in FieldType if t is not FieldType.MONEY)
 
-_LOAD = """
-MATCH (f:_CustomField)
+CUSTOM_FIELD_LABEL = "_CustomField"
+OPERATOR = Actor(subject="operator", role=Role.ADMIN)  # whoever runs Rapport's commands on the store
+_COLUMNS = """
 RETURN f.label AS label, f.name AS name, f.type AS type, f.required AS required,
        f.choices AS choices, f.minLength AS minLength, f.maxLength AS maxLength,
        f.minimum AS minimum, f.maximum AS maximum
-ORDER BY f.createdAt, f.name
 """
+_LOAD = f"MATCH (f:_CustomField) {_COLUMNS} ORDER BY f.createdAt, f.name"
+_DECLARED = f"MATCH (f:_CustomField {{key: $key}}) {_COLUMNS}"
 
 
 def _field(row: dict[str, Any]) -> Field:
@@ -41,6 +48,15 @@ def _field(row: dict[str, Any]) -> Field:
         maximum=row["maximum"],
         choices=tuple(row["choices"] or ()),
     )
+
+
+def _definition(label: str, field: Field) -> dict[str, Any]:
+    """What a change event says of a declaration."""
+    return {
+        "label": label, "name": field.name, "type": field.type.value, "required": field.required,
+        "choices": list(field.choices), "minLength": field.min_length, "maxLength": field.max_length,
+        "minimum": field.minimum, "maximum": field.maximum,
+    }  # fmt: skip
 
 
 def _violation(label: str, name: str, rule: str, message: str) -> SchemaViolation:
@@ -79,8 +95,10 @@ class CustomFields:
         max_length: int | None = None,
         minimum: float | None = None,
         maximum: float | None = None,
+        actor: Actor = OPERATOR,
     ) -> Field:
-        """Add a typed field to ``label``; it is validated like built-in fields from now on.
+        """Add (or redefine) a typed field of ``label``; it is validated like built-in fields from
+        now on. The change event names ``actor``.
 
         A required field may only be declared while every existing ``label``
         node already has a value for it.
@@ -100,30 +118,50 @@ class CustomFields:
                     "required_needs_values",
                     f"cannot be required: {rows[0]['missing']} existing {label} nodes lack it",
                 )
-        await self._store.write(
+        key = f"{label}.{name}"
+        before = await self._declared(key)
+        declare = Statement(
             "MERGE (f:_CustomField {key: $key}) "
             "ON CREATE SET f.createdAt = $now "
             "SET f.label = $label, f.name = $name, f.type = $type, f.required = $required, "
             "f.choices = $choices, f.minLength = $minLength, f.maxLength = $maxLength, "
             "f.minimum = $minimum, f.maximum = $maximum, f.updatedAt = $now",
             {
-                "key": f"{label}.{name}", "label": label, "name": name, "type": field.type.value,
+                "key": key, "label": label, "name": name, "type": field.type.value,
                 "required": required, "choices": list(choices), "minLength": min_length,
                 "maxLength": max_length, "minimum": minimum, "maximum": maximum,
                 "now": now_millis(),
             },
         )  # fmt: skip
+        statements = [declare]
+        old = _definition(label, before) if before is not None else None
+        if changes := record_changes(old, _definition(label, field)):
+            kind = ChangeType.CREATED if before is None else ChangeType.UPDATED
+            event = ChangeEvent(kind, CUSTOM_FIELD_LABEL, (key,), changes)
+            statements.append(outbox_statement([event], actor))
+        await self._store.write_transaction(statements)
         await self.load()
         return field
 
-    async def drop(self, label: str, name: str) -> bool:
-        """Forget a custom field's declaration (stored values stay, unvalidated)."""
-        rows = await self._store.write(
-            "MATCH (f:_CustomField {key: $key}) DELETE f RETURN count(*) AS dropped",
-            {"key": f"{label}.{name}"},
+    async def drop(self, label: str, name: str, *, actor: Actor = OPERATOR) -> bool:
+        """Forget a custom field's declaration (stored values stay, unvalidated); whether there was
+        one. The change event names ``actor``."""
+        key = f"{label}.{name}"
+        if await self._declared(key) is None:
+            return False
+        await self._store.write_transaction(
+            [
+                Statement("MATCH (f:_CustomField {key: $key}) DELETE f", {"key": key}),
+                outbox_statement([ChangeEvent(ChangeType.DELETED, CUSTOM_FIELD_LABEL, (key,))], actor),
+            ]
         )
         await self.load()
-        return bool(rows and rows[0]["dropped"])
+        return True
+
+    async def _declared(self, key: str) -> Field | None:
+        """The declaration stored under ``key`` (``Label.name``), if any."""
+        rows = await self._store.read(_DECLARED, {"key": key})
+        return _field(rows[0]) if rows else None
 
     def _checked(
         self,
