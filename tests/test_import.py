@@ -13,6 +13,7 @@ from rapport.importer.mapping import MappingError, load_mapping
 from rapport.importer.run import ImportRejected, ImportReport, run_import, write_rejects
 from rapport.migrations.runner import MigrationRunner
 from rapport.schema.validation import Schema
+from tests.outbox_state import recorded_events
 
 EXAMPLES = Path(__file__).parent.parent / "examples" / "import"
 SCHEMA = Schema()
@@ -42,6 +43,25 @@ type = "FOR_ACCOUNT"
 column = "Account"
 to = "Account"
 required = true
+"""
+
+TITLED_MAPPING = """
+[[entity]]
+label = "Account"
+file = "accounts.csv"
+key = "Id"
+fields = { name = "Name" }
+
+[[entity]]
+label = "Customer"
+file = "contacts.csv"
+key = "Id"
+fields = { firstName = "First", lastName = "Last" }
+[[entity.link]]
+type = "WORKS_AT"
+column = "Company"
+to = "Account"
+fields = { title = "Title" }
 """
 
 
@@ -115,6 +135,53 @@ async def test_importing_twice_changes_nothing_and_a_changed_row_updates(
         "MATCH (a:Account {externalId: 'A1'}) RETURN a.employees AS e, a.annualRevenue AS r, a.version AS v"
     )
     assert row == [{"e": 1300, "r": None, "v": 2}]  # the emptied cell removed the value
+
+
+async def test_an_import_records_what_it_created_changed_and_linked_as_change_events(
+    store: GraphStore, tmp_path: Path
+) -> None:
+    mapping = project(tmp_path, GOOD_ACCOUNTS, GOOD_DEALS)
+    await imported(store, mapping)
+    events = await recorded_events(store)
+    assert [(e["type"], e["label"], e["actor"]) for e in events] == [
+        ("created", "Account", "import"), ("created", "Account", "import"), ("created", "Deal", "import"),
+        ("linked", "FOR_ACCOUNT", "import"),
+    ]  # fmt: skip
+    (a1,) = await store.read("MATCH (a:Account {externalId: 'A1'}) RETURN properties(a) AS a")
+    (deal,) = await store.read("MATCH (d:Deal) RETURN d.id AS id")
+    assert events[0]["ids"] == [a1["a"]["id"]]
+    assert events[0]["fields"] == {name: [None, value] for name, value in a1["a"].items()}
+    assert (events[3]["ids"], events[3]["labels"]) == ([deal["id"], a1["a"]["id"]], ["Deal", "Account"])
+    seen = events[-1]["seq"]
+
+    await imported(store, mapping)
+    assert await recorded_events(store, seen) == []  # unchanged: nothing written, nothing recorded
+
+    await imported(store, project(tmp_path, [["A1", "Müller & Söhne", "1.300", "", "Tech"]], GOOD_DEALS))
+    (updated,) = await recorded_events(store, seen)
+    (now,) = await store.read("MATCH (a:Account {externalId: 'A1'}) RETURN a.updatedAt AS at")
+    assert (updated["type"], updated["ids"]) == ("updated", [a1["a"]["id"]])
+    assert updated["fields"] == {
+        "employees": [1250, 1300], "annualRevenue": [250_000_050, None],
+        "updatedAt": [a1["a"]["updatedAt"], now["at"]], "version": [1, 2],
+    }  # fmt: skip
+
+
+async def test_a_relationship_whose_properties_an_import_changes_is_recorded_as_updated(
+    store: GraphStore, tmp_path: Path
+) -> None:
+    (tmp_path / "mapping.toml").write_text(TITLED_MAPPING)
+    write_csv(tmp_path / "accounts.csv", [["Id", "Name"], ["A1", "Acme"]])
+    for title in ("Engineer", "CTO"):
+        write_csv(tmp_path / "contacts.csv", [["Id", "First", "Last", "Company", "Title"],
+                                              ["C1", "Ada", "Lovelace", "A1", title]])  # fmt: skip
+        await imported(store, tmp_path / "mapping.toml")
+    events = await recorded_events(store)
+    (ends,) = await store.read("MATCH (c:Customer)-[:WORKS_AT]->(a:Account) RETURN [c.id, a.id] AS ids")
+    assert [(e["type"], e["label"], e["ids"], e["fields"]) for e in events][2:] == [
+        ("linked", "WORKS_AT", ends["ids"], {"title": [None, "Engineer"]}),
+        ("updated", "WORKS_AT", ends["ids"], {"title": ["Engineer", "CTO"]}),
+    ]
 
 
 async def test_every_bad_row_is_reported_and_nothing_is_written(store: GraphStore, tmp_path: Path) -> None:

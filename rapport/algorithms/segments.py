@@ -24,7 +24,7 @@ import numpy as np
 
 from rapport.algorithms.nodes import NodeValues
 from rapport.auth.actor import Actor, Role
-from rapport.events.outbox import ChangeEvent, ChangeType, link_event, outbox_statement, record_changes
+from rapport.events.outbox import ChangeEvent, ChangeType, link_event, record_changes, with_outbox
 from rapport.graph.records import NodeRef, Records
 from rapport.graph.types import GraphStore, Statement
 from rapport.graph.values import now_millis
@@ -273,9 +273,7 @@ async def write_segments(
             for member, segment in joined
         ),
     ]
-    if events:
-        statements.append(outbox_statement(events, _ACTOR))
-    await store.write_transaction(statements)
+    await store.write_transaction(with_outbox(statements, events, _ACTOR))
     return SegmentChanges(
         created=tuple(segment_of[i] for i in fresh),
         kept=tuple(matched[i] for i in sorted(matched)),

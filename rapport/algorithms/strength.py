@@ -64,7 +64,7 @@ from datetime import datetime
 from typing import Any, Literal
 
 from rapport.algorithms.strength_changes import ACTOR, strength_changes
-from rapport.events.outbox import outbox_statement
+from rapport.events.outbox import with_outbox
 from rapport.graph.types import GraphStore, Record, Statement
 from rapport.graph.values import epoch_millis, now_millis
 
@@ -337,9 +337,9 @@ async def compute_strength(
             Statement(_WRITE_STAFF, {"rows": staff_rows}),
             Statement(_WRITE_PEERS, {"rows": peer_rows}),
         ]
-        if events:
-            statements.append(outbox_statement(events, ACTOR))
-        removed_staff, removed_peers, *_ = await store.write_transaction(statements)
+        removed_staff, removed_peers, *_ = await store.write_transaction(
+            with_outbox(statements, events, ACTOR)
+        )
         replaced += int(removed_staff[0]["removed"]) + int(removed_peers[0]["removed"])
         staff_pairs += len(staff_rows)
         customer_pairs += len(peer_rows)

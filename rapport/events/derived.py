@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 
 from rapport.auth.actor import Actor
-from rapport.events.outbox import ChangeEvent, ChangeType, outbox_statement
+from rapport.events.outbox import ChangeEvent, ChangeType, with_outbox
 from rapport.graph.dialect import checked_identifier
 from rapport.graph.types import GraphStore, Statement
 
@@ -60,6 +60,5 @@ async def write_derived(
     """Run ``write``, which sets ``values`` on the ``label`` records, in one transaction with the
     events of the values that moved (see :func:`moved_values`); how many events it recorded."""
     changes = await moved_values(store, label, values, min_move)
-    statements = [write, outbox_statement(changes, actor)] if changes else [write]
-    await store.write_transaction(statements, timeout=timeout)
+    await store.write_transaction(with_outbox([write], changes, actor), timeout=timeout)
     return len(changes)

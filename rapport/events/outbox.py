@@ -95,6 +95,14 @@ def new_numbering() -> str:
     return uuid.uuid4().hex
 
 
+def with_outbox(
+    statements: Sequence[Statement], changes: Sequence[ChangeEvent], actor: Actor
+) -> list[Statement]:
+    """``statements`` then, when there are ``changes``, the statement recording them: what one
+    transaction runs to write and record what it changed."""
+    return [*statements, outbox_statement(changes, actor)] if changes else list(statements)
+
+
 def outbox_statement(changes: Sequence[ChangeEvent], actor: Actor) -> Statement:
     """The statement recording ``changes`` as numbered outbox records, to run in their transaction."""
     at = now_millis()

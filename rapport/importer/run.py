@@ -4,7 +4,9 @@ Validation covers every row of every file before anything is written. Nodes
 are upserted by ``externalId`` (the mapping's key column): a new key creates a
 node, a changed row updates it (``updatedAt`` and ``version`` move), an
 unchanged row touches nothing, so importing the same files twice changes
-nothing. Relationships are merged between their two ends.
+nothing. Relationships are merged between their two ends. Each batch records
+the change events of what it creates and changes in its own transaction
+(:mod:`rapport.importer.changes`).
 """
 
 from __future__ import annotations
@@ -17,10 +19,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from rapport.events.outbox import ChangeEvent, with_outbox
 from rapport.graph.dialect import checked_identifier
 from rapport.graph.records import new_id
-from rapport.graph.types import GraphStore
+from rapport.graph.types import GraphStore, Record, Statement
 from rapport.graph.values import now_millis
+from rapport.importer.changes import (
+    IMPORTER,
+    changed_keys,
+    link_changes,
+    link_changes_query,
+    node_changes,
+)
 from rapport.importer.mapping import Mapping
 from rapport.importer.plan import EntityPlan, Issue, Row, plan_entity
 from rapport.schema.validation import Schema
@@ -141,14 +151,19 @@ def _chunks(rows: list[Any]) -> Iterable[list[Any]]:
         yield rows[start : start + BATCH]
 
 
+async def _write_with_events(store: GraphStore, write: Statement, events: list[ChangeEvent]) -> list[Record]:
+    """Run ``write`` in one transaction with the outbox records of ``events``; its rows."""
+    results = await store.write_transaction(with_outbox([write], events, IMPORTER))
+    return results[0]
+
+
 async def _upsert_nodes(store: GraphStore, plan: EntityPlan, report: ImportReport) -> None:
     label = checked_identifier(plan.entity.label)
     # An empty cell sets null, which removes the property: the node mirrors the row.
     query = (
         f"UNWIND $rows AS row MERGE (n:{label} {{externalId: row.key}}) "
         "ON CREATE SET n.id = row.id, n.createdAt = $now, n.updatedAt = $now, n.version = 0 "
-        "WITH n, row WHERE n.version = 0 OR any(k IN keys(row.props) WHERE "
-        "(n[k] IS NULL) <> (row.props[k] IS NULL) OR NOT (n[k] = row.props[k])) "
+        f"WITH n, row WHERE n.version = 0 OR size({changed_keys('n', 'row.props')}) > 0 "
         "SET n += row.props, n.updatedAt = $now, n.version = n.version + 1 "
         "RETURN sum(CASE WHEN n.version = 1 THEN 1 ELSE 0 END) AS created, count(n) AS changed"
     )
@@ -158,7 +173,9 @@ async def _upsert_nodes(store: GraphStore, plan: EntityPlan, report: ImportRepor
             {"key": r.key, "id": new_id(), "props": {f: r.properties.get(f) for f in plan.written}}
             for r in chunk
         ]
-        (result,) = await store.write(query, {"rows": rows, "now": now_millis()})
+        now = now_millis()
+        events = await node_changes(store, label, rows, now)
+        (result,) = await _write_with_events(store, Statement(query, {"rows": rows, "now": now}), events)
         created, changed = int(result["created"] or 0), int(result["changed"] or 0)
         counts.created += created
         counts.updated += changed - created
@@ -176,13 +193,17 @@ async def _merge_links(store: GraphStore, plan: EntityPlan, report: ImportReport
         own = f"(x:{checked_identifier(plan.entity.label)} {{externalId: item.row}})"
         other = f"(y:{checked_identifier(link.to)} {{{checked_identifier(link.match)}: item.other}})"
         rel = f"[r:{checked_identifier(link.type)}]"
-        pattern = f"(x)-{rel}->(y)" if link.direction == "out" else f"(y)-{rel}->(x)"
-        query = (
-            f"UNWIND $items AS item MATCH {own} MATCH {other} "
-            f"MERGE {pattern} SET r += item.props RETURN count(r) AS n"
-        )
+        outward = link.direction == "out"
+        pattern = f"(x)-{rel}->(y)" if outward else f"(y)-{rel}->(x)"
+        ends = f"{'x' if outward else 'y'}.id AS source, {'y' if outward else 'x'}.id AS target"
+        matched = f"UNWIND $items AS item MATCH {own} MATCH {other} "
+        to_change = link_changes_query(matched, pattern, ends)
+        write = f"{matched} MERGE {pattern} SET r += item.props RETURN count(r) AS n"
+        source, target = (plan.entity.label, link.to) if outward else (link.to, plan.entity.label)
         for chunk in _chunks(items):
-            (result,) = await store.write(query, {"items": chunk})
+            found = await store.read(to_change, {"items": chunk})
+            events = link_changes(source, target, link.type, found)
+            (result,) = await _write_with_events(store, Statement(write, {"items": chunk}), events)
             report.links += int(result["n"])
 
 

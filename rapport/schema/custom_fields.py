@@ -14,7 +14,7 @@ from collections import defaultdict
 from typing import Any
 
 from rapport.auth.actor import Actor, Role
-from rapport.events.outbox import ChangeEvent, ChangeType, outbox_statement, record_changes
+from rapport.events.outbox import ChangeEvent, ChangeType, record_changes, with_outbox
 from rapport.graph.types import GraphStore, Statement
 from rapport.graph.values import now_millis
 from rapport.schema.errors import SchemaViolation
@@ -133,13 +133,11 @@ class CustomFields:
                 "now": now_millis(),
             },
         )  # fmt: skip
-        statements = [declare]
         old = _definition(label, before) if before is not None else None
-        if changes := record_changes(old, _definition(label, field)):
-            kind = ChangeType.CREATED if before is None else ChangeType.UPDATED
-            event = ChangeEvent(kind, CUSTOM_FIELD_LABEL, (key,), changes)
-            statements.append(outbox_statement([event], actor))
-        await self._store.write_transaction(statements)
+        changes = record_changes(old, _definition(label, field))
+        kind = ChangeType.CREATED if before is None else ChangeType.UPDATED
+        events = [ChangeEvent(kind, CUSTOM_FIELD_LABEL, (key,), changes)] if changes else []
+        await self._store.write_transaction(with_outbox([declare], events, actor))
         await self.load()
         return field
 
@@ -149,12 +147,9 @@ class CustomFields:
         key = f"{label}.{name}"
         if await self._declared(key) is None:
             return False
-        await self._store.write_transaction(
-            [
-                Statement("MATCH (f:_CustomField {key: $key}) DELETE f", {"key": key}),
-                outbox_statement([ChangeEvent(ChangeType.DELETED, CUSTOM_FIELD_LABEL, (key,))], actor),
-            ]
-        )
+        drop = Statement("MATCH (f:_CustomField {key: $key}) DELETE f", {"key": key})
+        dropped = ChangeEvent(ChangeType.DELETED, CUSTOM_FIELD_LABEL, (key,))
+        await self._store.write_transaction(with_outbox([drop], [dropped], actor))
         await self.load()
         return True
 
