@@ -14,7 +14,7 @@ import logging
 from collections.abc import Awaitable, Callable
 
 from rapport.background import running
-from rapport.events.hub import EventHub, StreamEvent
+from rapport.events.hub import EventHub, StreamEvent, SubscriberTooSlow
 from rapport.schema.custom_fields import CUSTOM_FIELD_LABEL
 
 log = logging.getLogger(__name__)
@@ -31,8 +31,12 @@ async def follow_custom_fields(hub: EventHub, reload: Callable[[], Awaitable[Non
         return True  # handled: nothing waits in the watch's queue
 
     async def listen() -> None:
-        async for events in hub.batches(direct=see):  # the few that see could not take at once
-            see(events)
+        while True:
+            try:
+                async for events in hub.batches(direct=see):  # the few that see could not take at once
+                    see(events)
+            except SubscriberTooSlow:  # it missed events, perhaps a declaration: reload to be sure
+                declared.set()
 
     async with running(listen(), "rapport-custom-field-listener"):
         while True:
