@@ -454,6 +454,22 @@ def declare_field(label: str, name: str, type: str, required: bool, choices: tup
     _run(work)
 
 
+@fields.command("drop")
+@click.argument("label")
+@click.argument("name")
+def drop_field(label: str, name: str) -> None:
+    """Forget custom field NAME of LABEL (values already stored stay, no longer validated)."""
+
+    async def work(store: GraphStore) -> None:
+        registry = CustomFields(store)
+        await registry.load()
+        if not await registry.drop(label, name):
+            raise SchemaViolation.single(label, name, "not_declared", "is not a declared custom field")
+        click.echo(f"dropped {label}.{name}")
+
+    _run(work)
+
+
 @fields.command("list")
 def list_fields() -> None:
     """List the custom fields of every label."""

@@ -10,7 +10,9 @@ import pytest
 
 from rapport.graph.types import GraphStore
 from rapport.migrations.files import discover
+from rapport.migrations.runner import MigrationRunner
 from tests.conftest import neo4j_settings, process_environment, store_environment
+from tests.outbox_state import recorded_events
 
 BUILT_IN = discover()
 
@@ -107,6 +109,29 @@ def test_cypher_prints_a_table(store_env: dict[str, str]) -> None:
 def test_cypher_is_read_only(store_env: dict[str, str]) -> None:
     result = run("cypher", "CREATE (:Account {id: 'x'})", env=store_env)
     assert_one_line_error(result, "a read query tried to write")
+
+
+async def test_custom_fields_are_declared_listed_and_dropped(
+    store: GraphStore, store_env: dict[str, str]
+) -> None:
+    await MigrationRunner(store).migrate()
+    tier = ("Account", "loyaltyTier")
+    declared = run(
+        "fields", "declare", *tier, "enum", "--choice", "gold", "--choice", "silver", env=store_env
+    )
+    assert declared.stdout.strip() == "declared Account.loyaltyTier (enum)", declared.stderr
+    assert run("fields", "list", env=store_env).stdout.splitlines() == [
+        "Account.loyaltyTier: enum [gold, silver]"
+    ]
+    assert run("fields", "drop", *tier, env=store_env).stdout.strip() == "dropped Account.loyaltyTier"
+    assert run("fields", "list", env=store_env).stdout == ""
+    again = run("fields", "drop", *tier, env=store_env)
+    assert_one_line_error(again, "Account.loyaltyTier", "is not a declared custom field")
+    events = await recorded_events(store)
+    assert [(e["type"], e["ids"], e["actor"]) for e in events] == [
+        ("created", ["Account.loyaltyTier"], "operator"),
+        ("deleted", ["Account.loyaltyTier"], "operator"),
+    ]
 
 
 def test_two_processes_migrating_at_once_apply_each_file_once(
