@@ -78,7 +78,7 @@ async def _one_run(backend: str, mapping: Path) -> tuple[float, float, int]:
                 started = time.perf_counter()
                 await run_import(store, load_mapping(mapping, schema), schema)
                 seconds.append(time.perf_counter() - started)
-            (events,) = await store.read("MATCH (o:_Outbox) RETURN count(o) AS n")
+            (events,) = await store.read("MATCH (o:_Outbox) RETURN sum(size(o.payloads)) AS n")
             await store.clear()
     return seconds[0], seconds[1], int(events["n"])
 

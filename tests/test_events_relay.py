@@ -82,8 +82,10 @@ async def stream_labels(stream: EventStream) -> list[str]:
 
 
 async def three_published(store: GraphStore, stream: EventStream) -> None:
-    """Events 1 to 3 in the stream: an Account, a Customer and a Deal created."""
-    await record(store, "Account", "Customer", "Deal")
+    """Events 1 to 3 in the stream: an Account, a Customer and a Deal created, each in a transaction
+    of its own."""
+    for label in ("Account", "Customer", "Deal"):
+        await record(store, label)
     await OutboxRelay(store, stream).publish_pending()
 
 
@@ -409,4 +411,38 @@ async def test_a_record_published_before_the_sequence_was_found_set_back_is_not_
         running.cancel()
         await asyncio.gather(running, return_exceptions=True)
     assert await stream_labels(stream) == ["Account", "Customer", "Deal", "Campaign", "Ticket", "Product"]
+    assert await unsent(store) == 0
+
+
+async def test_records_written_one_per_event_before_the_upgrade_are_published_after_it(
+    store: GraphStore, stream: EventStream
+) -> None:
+    runner = MigrationRunner(store)
+    await runner.migrate(through=6)
+    for seq, label in enumerate(("Account", "Customer"), start=1):
+        payload = orjson.dumps({"type": "created", "label": label, "ids": [f"{label.lower()}-1"]}).decode()
+        await store.write(
+            "MERGE (s:_OutboxSequence {name: 'events'}) SET s.value = $seq CREATE (:_Outbox "
+            "{seq: $seq, type: 'created', label: $label, payload: $payload, sent: false, at: 0})",
+            {"seq": seq, "label": label, "payload": payload},
+        )
+    await runner.migrate()
+    await record(store, "Deal")
+    assert await OutboxRelay(store, stream).publish_pending() == 3
+    assert await stream_labels(stream) == ["Account", "Customer", "Deal"]
+    assert await unsent(store) == 0
+
+
+async def test_records_bigger_than_a_batch_go_to_the_stream_whole_and_in_order(
+    store: GraphStore, stream: EventStream
+) -> None:
+    await record(store, "Account", "Customer", "Deal")
+    for label in ("Ticket", "Product", "Campaign"):
+        await record(store, label)
+    assert await OutboxRelay(store, stream, batch_size=2).publish_pending() == 6
+    entries = await stream_entries(stream)
+    assert [(entry_id, payload["label"]) for entry_id, payload in entries] == [
+        ("1-0", "Account"), ("2-0", "Customer"), ("3-0", "Deal"),
+        ("4-0", "Ticket"), ("5-0", "Product"), ("6-0", "Campaign"),
+    ]  # fmt: skip
     assert await unsent(store) == 0

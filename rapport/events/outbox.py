@@ -1,14 +1,18 @@
 """The transactional outbox: every change a mutation makes is recorded in the same transaction.
 
-Each record gets the next number of one sequence. The sequence is a node
-that every writing transaction updates, so it is locked until commit: numbers
-follow commit order, and a consumer can resume from the last number it saw.
-A crash after the commit loses nothing: the relay publishes whatever is
-still unsent when it starts.
+A transaction's changes are one outbox record: a run of events, each numbered
+by one sequence (the record holds the first number and the events' payloads
+in order). The sequence is a node that every writing transaction updates, so
+it is locked until commit: numbers follow commit order, and a consumer can
+resume from the last number it saw. A crash after the commit loses nothing:
+the relay publishes whatever is still unsent when it starts. One record per
+transaction, not per event, keeps bulk writers cheap: creating and indexing a
+node per event cost an import of 5,000 rows a quarter of a second more on
+FalkorDB than one node holding them all.
 
 The sequence also names its numbering (a random id), which changes whenever
 the relay renumbers unsent records and is new when the sequence is created
-again on a cleared graph: a number is the same record's only within one
+again on a cleared graph: a number is the same event's only within one
 numbering, so the relay publishes a record it was handed by number only while
 the stream follows the same numbering.
 """
@@ -69,16 +73,28 @@ def link_event(
 
 
 @dataclass(frozen=True, slots=True)
-class Recorded:
-    """The outbox records one transaction committed: numbered from ``first`` on (in ``numbering``),
-    one per payload."""
+class OutboxRecord:
+    """The events one transaction recorded, numbered from ``first`` on, one per payload."""
 
     first: int
-    numbering: str
     payloads: tuple[str, ...]
 
+    @property
+    def last(self) -> int:
+        """The number of its last event."""
+        return self.first + len(self.payloads) - 1
+
     def numbered(self) -> list[tuple[int, str]]:
+        """Its events as ``(seq, payload)``, in order."""
         return [(self.first + i, payload) for i, payload in enumerate(self.payloads)]
+
+
+@dataclass(frozen=True, slots=True)
+class Recorded:
+    """The outbox record one transaction committed, and the ``numbering`` its numbers belong to."""
+
+    record: OutboxRecord
+    numbering: str
 
 
 def recorded(statement: Statement, rows: Sequence[Mapping[str, Any]]) -> Recorded | None:
@@ -86,8 +102,9 @@ def recorded(statement: Statement, rows: Sequence[Mapping[str, Any]]) -> Recorde
     ``None`` when it recorded nothing."""
     if not rows or rows[0]["first"] is None:
         return None
-    payloads = tuple(event["payload"] for event in statement.params["events"])
-    return Recorded(int(rows[0]["first"]), rows[0]["numbering"], payloads)
+    return Recorded(
+        OutboxRecord(int(rows[0]["first"]), tuple(statement.params["payloads"])), rows[0]["numbering"]
+    )
 
 
 def new_numbering() -> str:
@@ -104,35 +121,28 @@ def with_outbox(
 
 
 def outbox_statement(changes: Sequence[ChangeEvent], actor: Actor) -> Statement:
-    """The statement recording ``changes`` as numbered outbox records, to run in their transaction."""
+    """The statement recording ``changes`` as one numbered outbox record, to run in their transaction."""
     at = now_millis()
-    events = [
-        {
-            "type": change.type.value,
-            "label": change.label,
-            "payload": orjson.dumps(
-                {
-                    "type": change.type.value,
-                    "label": change.label,
-                    "ids": list(change.ids),
-                    "labels": list(change.labels),
-                    "fields": {k: list(v) for k, v in change.fields.items()},
-                    "actor": actor.subject,
-                    "at": at,
-                }
-            ).decode(),
-        }
+    payloads = [
+        orjson.dumps(
+            {
+                "type": change.type.value,
+                "label": change.label,
+                "ids": list(change.ids),
+                "labels": list(change.labels),
+                "fields": {k: list(v) for k, v in change.fields.items()},
+                "actor": actor.subject,
+                "at": at,
+            }
+        ).decode()
         for change in changes
     ]
     return Statement(
         "MERGE (s:_OutboxSequence {name: 'events'}) ON CREATE SET s.value = 0 "
-        "SET s.value = s.value + size($events), s.numbering = coalesce(s.numbering, $numbering) "
-        "WITH s.value - size($events) AS base, s.numbering AS numbering "
-        "UNWIND range(0, size($events) - 1) AS i "
-        "WITH base + i + 1 AS seq, $events[i] AS event, numbering "
-        "CREATE (o:_Outbox {seq: seq, type: event.type, label: event.label, payload: event.payload, "
-        "sent: false, at: $at}) "
-        "RETURN numbering, min(seq) AS first, count(o) AS recorded",
-        {"events": events, "at": at, "numbering": new_numbering()},
+        "SET s.value = s.value + size($payloads), s.numbering = coalesce(s.numbering, $numbering) "
+        "WITH s.value - size($payloads) + 1 AS first, s.numbering AS numbering WHERE size($payloads) > 0 "
+        "CREATE (o:_Outbox {seq: first, payloads: $payloads, sent: false, at: $at}) "
+        "RETURN numbering, first",
+        {"payloads": payloads, "at": at, "numbering": new_numbering()},
         serial=True,
     )

@@ -1,4 +1,4 @@
-"""The relay: publishes committed outbox records to the event stream, in sequence order.
+"""The relay: publishes committed outbox records' events to the event stream, in sequence order.
 
 It runs as one task per server process: woken right after each mutation
 commits, and on a timer so that records left by a crashed process (committed,
@@ -7,8 +7,10 @@ that the relay can publish it without reading the outbox back whenever it is
 next in line (numbered right after the stream's last event); anything else
 (a gap, another process's records) goes through the outbox.
 
-Records are marked sent only after Redis holds them; a crash in between means
-they are read again, found in the stream under their numbers, and only marked.
+Records are marked sent only after Redis holds their events; a crash in between
+means they are read again, found in the stream under their numbers, and only
+marked. A record's events go to Redis together (one MULTI/EXEC), so the stream
+holds all of a record's events or none.
 While running, the relay marks what it published in one write every
 ``mark_interval`` (on Neo4j, a write per publication held sustained load to
 about 700 events/s, against 1,000 batched), and its own outbox reads pass
@@ -34,10 +36,10 @@ import time
 import uuid
 from dataclasses import dataclass, field
 
-from rapport.events.outbox import Recorded, new_numbering
+from rapport.events.outbox import OutboxRecord, Recorded, new_numbering
 from rapport.events.stream import EventStream, StreamPosition, StreamUnavailable
 from rapport.graph.errors import StoreError
-from rapport.graph.types import GraphStore, Record
+from rapport.graph.types import GraphStore
 from rapport.graph.values import now_millis
 
 log = logging.getLogger(__name__)
@@ -51,14 +53,14 @@ _FAILURE_PAUSE_S = 0.2  # after Redis or the store failed: marks due at once wou
 class OutboxRelay:
     store: GraphStore
     stream: EventStream
-    batch_size: int = 500
+    batch_size: int = 500  # records read from the outbox at once, and events appended to the stream at once
     interval: float = 1.0  # seconds between sweeps when nothing wakes the relay
     mark_interval: float = 0.25  # seconds published records may wait, while running, to be marked sent
     retention_ms: int = 24 * 3600 * 1000  # sent outbox records are pruned after this long
     _wake: asyncio.Event = field(default_factory=asyncio.Event)
     _owner: str = field(default_factory=lambda: uuid.uuid4().hex)  # this relay, in the relay lock
-    _handed_over: dict[int, tuple[str, str]] = field(default_factory=dict)  # seq -> (numbering, payload)
-    _unmarked: list[int] = field(default_factory=list)  # published, not yet marked sent
+    _handed_over: dict[int, Recorded] = field(default_factory=dict)  # by the record's first number
+    _unmarked: list[int] = field(default_factory=list)  # first numbers of records published, not yet marked
     _unmarked_since: float = 0.0  # when the oldest of them was published (time.monotonic())
     _sweep_due: bool = True  # read the outbox on the next round: at start-up, once an interval has passed
     _swept_at: float = 0.0  # when the last sweep ended (time.monotonic())
@@ -66,14 +68,14 @@ class OutboxRelay:
     def wake(self, recorded: Recorded | None = None) -> None:
         """Publish soon: something was just committed (``recorded``, when the caller knows what)."""
         if recorded is not None and len(self._handed_over) < _HANDED_OVER_MAX:
-            self._handed_over.update((seq, (recorded.numbering, p)) for seq, p in recorded.numbered())
+            self._handed_over[recorded.record.first] = recorded
         else:
             self._sweep_due = True
         self._wake.set()
 
     async def publish_pending(self) -> int | None:
-        """Publish every unsent record, oldest first, and mark it sent; return how many were newly
-        published, or ``None`` when another process's relay is publishing (try again shortly: it
+        """Publish every unsent record, oldest first, and mark it sent; return how many events were
+        newly published, or ``None`` when another process's relay is publishing (try again shortly: it
         may have read its batch before this process's last commit)."""
         published = await self._publish_round(sweep=not self._handed_over)
         await self._mark_published()
@@ -94,20 +96,23 @@ class OutboxRelay:
                     if not next_in_line:
                         break
                     await self._append_all(next_in_line)
-                    published += len(next_in_line)
-                    last = next_in_line[-1][0]
+                    published += _events_in(next_in_line)
+                    last = next_in_line[-1].last
                 if not (sweep or self._handed_over):
                     return published
                 rows = await self.store.read(
                     f"MATCH (o:_Outbox) {self._by_sent} WHERE o.sent = false AND NOT o.seq IN $unmarked "
                     "WITH o ORDER BY o.seq LIMIT $n "
                     "OPTIONAL MATCH (s:_OutboxSequence {name: 'events'}) "
-                    "RETURN o.seq AS seq, o.payload AS payload, s.numbering AS numbering ORDER BY seq",
+                    "RETURN o.seq AS seq, o.payloads AS payloads, s.numbering AS numbering ORDER BY seq",
                     {"n": self.batch_size, "unmarked": self._unmarked},
                 )
                 if not rows:
                     return published
-                newly, complete = await self._publish(rows, StreamPosition(last, position.numbering))
+                records = [OutboxRecord(row["seq"], tuple(row["payloads"])) for row in rows]
+                newly, complete = await self._publish(
+                    records, rows[0]["numbering"], StreamPosition(last, position.numbering)
+                )
                 published += newly
             if complete and len(rows) < self.batch_size:
                 return published
@@ -121,62 +126,71 @@ class OutboxRelay:
         every sweep, with the relay's publishing stalled meanwhile."""
         return self.store.dialect.index_hint("o", "_Outbox", "sent")
 
-    async def _take_in_line(self, numbering: str | None, last: int) -> tuple[list[tuple[int, str]], bool]:
+    async def _take_in_line(self, numbering: str | None, last: int) -> tuple[list[OutboxRecord], bool]:
         """Take the handed-over records numbered on from ``last`` without a gap in the stream's
         ``numbering``: they may go out without reading the outbox. Forget those numbered in
-        another numbering, and those at or below ``last``; the second value says whether the
-        outbox is to be read for them: some were in another numbering, or the stream holds
-        other events under their numbers (the sequence went back below the stream's last, as
-        when the graph was restored from a backup)."""
-        foreign = [seq for seq, (numbered_in, _) in self._handed_over.items() if numbered_in != numbering]
-        for seq in foreign:
-            del self._handed_over[seq]
-        behind = [(seq, self._handed_over.pop(seq)[1]) for seq in [s for s in self._handed_over if s <= last]]
+        another numbering, and those starting at or below ``last``; the second value says
+        whether the outbox is to be read for them: some were in another numbering, or the
+        stream holds other events under their numbers (the sequence went back below the
+        stream's last, as when the graph was restored from a backup)."""
+        foreign = [first for first, done in self._handed_over.items() if done.numbering != numbering]
+        for first in foreign:
+            del self._handed_over[first]
+        behind = [
+            self._handed_over.pop(first).record for first in [f for f in self._handed_over if f <= last]
+        ]
         if foreign or len(await self._published_of(behind)) < len(behind):
             return [], True
-        run: list[tuple[int, str]] = []
-        while (handed_over := self._handed_over.pop(last + 1 + len(run), None)) is not None:
-            run.append((last + len(run) + 1, handed_over[1]))
+        run: list[OutboxRecord] = []
+        while (handed_over := self._handed_over.pop(run[-1].last + 1 if run else last + 1, None)) is not None:
+            run.append(handed_over.record)
         return run, False
 
-    async def _published_of(self, events: list[tuple[int, str]]) -> list[int]:
-        """The numbers of the ``(seq, payload)`` events the stream holds under those numbers."""
-        if not events:
+    async def _published_of(self, records: list[OutboxRecord]) -> list[OutboxRecord]:
+        """Those of ``records`` whose every event the stream holds under its number."""
+        if not records:
             return []
-        held = await self.stream.held([seq for seq, _ in events])
-        return [seq for seq, payload in events if held.get(seq) == payload]
+        held = await self.stream.held([seq for record in records for seq, _ in record.numbered()])
+        return [record for record in records if all(held.get(seq) == p for seq, p in record.numbered())]
 
-    async def _publish(self, rows: list[Record], stream: StreamPosition) -> tuple[int, bool]:
-        """Append ``rows`` (in sequence order) to the stream and mark them sent; return how many
-        were new, and whether all rows were handled.
+    async def _publish(
+        self, records: list[OutboxRecord], numbering: str | None, stream: StreamPosition
+    ) -> tuple[int, bool]:
+        """Append the events of ``records`` (in sequence order, numbered in ``numbering``) to the
+        stream and mark them sent; return how many events were new, and whether all records
+        were handled.
 
-        Rows numbered above the stream's last event (the usual case) go in one round trip,
-        with word that the stream follows the outbox's numbering where it did not. Rows at
-        or below it were published before, by a relay that died or had not marked them yet,
-        when the stream holds them under their numbers: they are only marked. A number the
-        stream holds for another event (or no longer holds) means the outbox's numbering
-        restarted below the stream's: the unsent records are renumbered above it, to be
-        published on the next round."""
-        behind = [(row["seq"], row["payload"]) for row in rows if row["seq"] <= stream.last]
+        Records numbered above the stream's last event (the usual case) go out at once,
+        with word that the stream follows the outbox's numbering where it did not. Records
+        starting at or below it were published before, by a relay that died or had not
+        marked them yet, when the stream holds their events under their numbers: they are
+        only marked. A number the stream holds for another event (or no longer holds) means
+        the outbox's numbering restarted below the stream's: the unsent records are
+        renumbered above it, to be published on the next round."""
+        behind = [record for record in records if record.first <= stream.last]
         published = await self._published_of(behind)
         if len(published) < len(behind):
             await self._renumber_unpublished(stream.last)
             return 0, False
         if published:
-            await self._mark_sent(published)
-        fresh = [(row["seq"], row["payload"]) for row in rows[len(behind) :]]
+            await self._mark_sent([record.first for record in published])
+        fresh = records[len(behind) :]
         if fresh:
-            numbering = rows[0]["numbering"]
             await self._append_all(fresh, numbering if numbering != stream.numbering else None)
-        return len(fresh), True
+        return _events_in(fresh), True
 
-    async def _append_all(self, events: list[tuple[int, str]], numbering: str | None = None) -> None:
-        """Append ``(seq, payload)`` events numbered above the stream's last (in ``numbering``, when
-        the stream is to follow it from now on); they are to be marked."""
-        await self.stream.append_all(events, numbering=numbering)
-        if not self._unmarked:
-            self._unmarked_since = time.monotonic()
-        self._unmarked += [seq for seq, _ in events]
+    async def _append_all(self, records: list[OutboxRecord], numbering: str | None = None) -> None:
+        """Append the events of ``records``, numbered above the stream's last (in ``numbering``,
+        when the stream is to follow it from now on), a record's events always in one go and
+        about ``batch_size`` events at a time; the records are to be marked."""
+        for group in _groups_of(records, self.batch_size):
+            await self.stream.append_all(
+                [event for record in group for event in record.numbered()], numbering=numbering
+            )
+            numbering = None
+            if not self._unmarked:
+                self._unmarked_since = time.monotonic()
+            self._unmarked += [record.first for record in group]
 
     async def _mark_published(self) -> None:
         """Mark sent what this relay has published and not marked yet, in one write."""
@@ -195,17 +209,19 @@ class OutboxRelay:
             return 0.0
         return max(0.0, self._unmarked_since + self.mark_interval - time.monotonic())
 
-    async def _mark_sent(self, seqs: list[int]) -> None:
+    async def _mark_sent(self, firsts: list[int]) -> None:
+        """Mark sent the records numbered from ``firsts`` on."""
         await self.store.write(
-            "MATCH (o:_Outbox) WHERE o.seq IN $seqs SET o.sent = true, o.sentAt = $now",
-            {"seqs": seqs, "now": now_millis()},
+            "MATCH (o:_Outbox) WHERE o.seq IN $firsts SET o.sent = true, o.sentAt = $now",
+            {"firsts": firsts, "now": now_millis()},
         )
 
     async def _renumber_unpublished(self, last_seq: int) -> None:
-        """Mark sent the unsent records at or below ``last_seq`` that the stream holds under their
-        numbers (published by a relay that has yet to mark them); number the others (never
-        published, so nobody has seen their numbers) on from above both ``last_seq`` and the
-        sequence, in their order, in a new numbering, and move the sequence past them.
+        """Mark sent the unsent records starting at or below ``last_seq`` whose events the stream
+        holds under their numbers (published by a relay that has yet to mark them); number the
+        others (never published, so nobody has seen their numbers) on from above both
+        ``last_seq`` and the sequence, in their order, in a new numbering, and move the
+        sequence past them.
 
         The stream follows the new numbering first, so that no relay takes a record handed
         over under its old number for the next in line, even when this one dies before the
@@ -220,10 +236,11 @@ class OutboxRelay:
             f"WITH s MATCH (o:_Outbox) {self._by_sent} WHERE o.sent = false "
             "WITH s, o ORDER BY o.seq WITH s, collect(o) AS pending "
             "WHERE pending[0].seq <= $last "
-            "WITH s, pending, CASE WHEN s.value > $last THEN s.value ELSE $last END AS base "
-            "SET s.value = base + size(pending) "
-            "WITH pending, base UNWIND range(0, size(pending) - 1) AS i "
-            "WITH pending[i] AS o, base + 1 + i AS seq SET o.seq = seq",
+            "WITH s, pending, CASE WHEN s.value > $last THEN s.value ELSE $last END AS base, "
+            "reduce(offsets = [0], o IN pending | offsets + [last(offsets) + size(o.payloads)]) AS offsets "
+            "SET s.value = base + last(offsets) "
+            "WITH pending, base, offsets UNWIND range(0, size(pending) - 1) AS i "
+            "WITH pending[i] AS o, base + 1 + offsets[i] AS first SET o.seq = first",
             {"last": last_seq, "numbering": numbering},
         )
         log.warning(
@@ -231,16 +248,19 @@ class OutboxRelay:
         )
 
     async def _mark_published_up_to(self, last_seq: int) -> None:
-        """Mark sent every unsent record at or below ``last_seq`` that the stream holds under its number."""
+        """Mark sent every unsent record starting at or below ``last_seq`` whose events the stream
+        holds under their numbers."""
         after = 0
         while rows := await self.store.read(
             f"MATCH (o:_Outbox) {self._by_sent} WHERE o.sent = false AND o.seq > $after AND o.seq <= $last "
-            "RETURN o.seq AS seq, o.payload AS payload ORDER BY seq LIMIT $n",
+            "RETURN o.seq AS seq, o.payloads AS payloads ORDER BY seq LIMIT $n",
             {"after": after, "last": last_seq, "n": self.batch_size},
         ):
-            published = await self._published_of([(row["seq"], row["payload"]) for row in rows])
+            published = await self._published_of(
+                [OutboxRecord(row["seq"], tuple(row["payloads"])) for row in rows]
+            )
             if published:
-                await self._mark_sent(published)
+                await self._mark_sent([record.first for record in published])
             after = rows[-1]["seq"]
 
     async def prune(self) -> int:
@@ -296,3 +316,21 @@ class OutboxRelay:
     def _until_sweep_due(self) -> float:
         """Seconds until the outbox is to be read again for records no wake announced (0: now)."""
         return max(0.0, self._swept_at + self.interval - time.monotonic())
+
+
+def _events_in(records: list[OutboxRecord]) -> int:
+    return sum(len(record.payloads) for record in records)
+
+
+def _groups_of(records: list[OutboxRecord], events: int) -> list[list[OutboxRecord]]:
+    """``records`` in order, in groups of about ``events`` events: a group is closed once it holds
+    that many, so a record bigger than that makes a group of its own."""
+    groups: list[list[OutboxRecord]] = [[]]
+    held = 0
+    for record in records:
+        if held >= events:
+            groups.append([])
+            held = 0
+        groups[-1].append(record)
+        held += len(record.payloads)
+    return groups if groups[0] else []

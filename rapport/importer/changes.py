@@ -20,7 +20,7 @@ from typing import Any
 from rapport.auth.actor import Actor, Role
 from rapport.events.outbox import ChangeEvent, ChangeType, link_event, record_changes
 from rapport.graph.records import NodeRef
-from rapport.graph.types import GraphStore, Record
+from rapport.graph.types import GraphStore
 
 IMPORTER = Actor(subject="import", role=Role.ADMIN)
 
@@ -72,11 +72,13 @@ async def node_changes(
     return events
 
 
-def link_changes_query(matched: str, pattern: str, ends: str) -> str:
-    """Of the ``$items`` whose ends ``matched`` binds (``item``, ``x``, ``y``), those that merging
-    ``pattern`` (its relationship ``r``) will link (``old`` null) or change (``old``: each changed
-    key with its value now; one row per relationship the merge will set), with their ``ends``
-    (``source``, ``target``) and the ``props`` written.
+def link_changes_query(matched: str, pattern: str, source: str, target: str) -> str:
+    """In one row (``found``), of the ``$items`` whose ends ``matched`` binds (``item``, ``x``,
+    ``y``), those that merging ``pattern`` (its relationship ``r``) will link or change: ``[source
+    id, target id, old, props written]``, ``old`` null for a relationship to be created, else each
+    changed key with its value now; one per relationship the merge will set. ``source`` and
+    ``target`` name the variables of its ends. One row of lists, as for nodes: a first import
+    links every row, and Neo4j took 0.8 s to send 5,000 rows of them.
 
     An ``OPTIONAL MATCH``, not a pattern comprehension: FalkorDB caches the plan of a query
     whose comprehension names a relationship type the graph does not hold yet as matching
@@ -85,24 +87,23 @@ def link_changes_query(matched: str, pattern: str, ends: str) -> str:
         f"{matched} OPTIONAL MATCH {pattern} "
         f"WITH item, x, y, r, CASE WHEN r IS NULL THEN [] ELSE {changed_keys('r', 'item.props')} END "
         "AS changed WHERE r IS NULL OR size(changed) > 0 "
-        f"RETURN {ends}, CASE WHEN r IS NULL THEN null ELSE [k IN changed | [k, r[k]]] END AS old, "
-        "item.props AS props"
+        f"RETURN collect([{source}.id, {target}.id, "
+        "CASE WHEN r IS NULL THEN null ELSE [k IN changed | [k, r[k]]] END, item.props]) AS found"
     )
 
 
-def link_changes(
-    source_label: str, target_label: str, rel_type: str, found: Sequence[Record]
+async def link_changes(
+    store: GraphStore, query: str, items: Sequence[dict[str, Any]], labels: tuple[str, str], rel_type: str
 ) -> list[ChangeEvent]:
-    """The events of the relationships in ``found`` (``source`` and ``target``: the ids of their
-    ends; ``old``: null for a relationship to be created, else each changed key with its value
-    now; ``props``: those written), in their order."""
+    """The events of merging the ``rel_type`` relationships of ``items`` between ``labels`` (of
+    its source and target), as ``query`` (a :func:`link_changes_query`) finds them, in order."""
+    (row,) = await store.read(query, {"items": items})
     events = []
-    for row in found:
-        source, target = NodeRef(source_label, row["source"]), NodeRef(target_label, row["target"])
-        if row["old"] is None:
-            events.append(link_event(ChangeType.LINKED, rel_type, source, target, row["props"]))
+    for source_id, target_id, old, props in row["found"]:
+        source, target = NodeRef(labels[0], source_id), NodeRef(labels[1], target_id)
+        if old is None:
+            events.append(link_event(ChangeType.LINKED, rel_type, source, target, props))
         else:
-            moved = {name: (old, row["props"][name]) for name, old in row["old"]}
-            labels = (source_label, target_label)
+            moved = {name: (value, props[name]) for name, value in old}
             events.append(ChangeEvent(ChangeType.UPDATED, rel_type, (source.id, target.id), moved, labels))
     return events

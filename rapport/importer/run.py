@@ -195,14 +195,12 @@ async def _merge_links(store: GraphStore, plan: EntityPlan, report: ImportReport
         rel = f"[r:{checked_identifier(link.type)}]"
         outward = link.direction == "out"
         pattern = f"(x)-{rel}->(y)" if outward else f"(y)-{rel}->(x)"
-        ends = f"{'x' if outward else 'y'}.id AS source, {'y' if outward else 'x'}.id AS target"
         matched = f"UNWIND $items AS item MATCH {own} MATCH {other} "
-        to_change = link_changes_query(matched, pattern, ends)
+        to_change = link_changes_query(matched, pattern, *(("x", "y") if outward else ("y", "x")))
         write = f"{matched} MERGE {pattern} SET r += item.props RETURN count(r) AS n"
-        source, target = (plan.entity.label, link.to) if outward else (link.to, plan.entity.label)
+        labels = (plan.entity.label, link.to) if outward else (link.to, plan.entity.label)
         for chunk in _chunks(items):
-            found = await store.read(to_change, {"items": chunk})
-            events = link_changes(source, target, link.type, found)
+            events = await link_changes(store, to_change, chunk, labels, link.type)
             (result,) = await _write_with_events(store, Statement(write, {"items": chunk}), events)
             report.links += int(result["n"])
 
