@@ -446,3 +446,15 @@ async def test_records_bigger_than_a_batch_go_to_the_stream_whole_and_in_order(
         ("4-0", "Ticket"), ("5-0", "Product"), ("6-0", "Campaign"),
     ]  # fmt: skip
     assert await unsent(store) == 0
+
+
+async def test_a_backlog_of_big_records_is_read_about_a_batch_of_events_at_a_time(
+    store: GraphStore, stream: EventStream
+) -> None:
+    await record(store, "Account", "Customer", "Deal")
+    await record(store, "Ticket", "Product", "Campaign")
+    counting = CountingStore(store)
+    assert await OutboxRelay(counting, stream, batch_size=2).publish_pending() == 6  # type: ignore[arg-type]
+    reads = [rows for cypher, rows in zip(counting.reads, counting.rows, strict=True) if "_Outbox" in cypher]
+    assert [rows for rows in reads if rows] == [1, 1]  # a record of 3 events already fills a batch of 2
+    assert len(await stream_entries(stream)) == 6

@@ -35,6 +35,7 @@ import logging
 import time
 import uuid
 from dataclasses import dataclass, field
+from typing import Any
 
 from rapport.events.outbox import OutboxRecord, Recorded, new_numbering
 from rapport.events.stream import EventStream, StreamPosition, StreamUnavailable
@@ -100,23 +101,41 @@ class OutboxRelay:
                     last = next_in_line[-1].last
                 if not (sweep or self._handed_over):
                     return published
-                rows = await self.store.read(
-                    f"MATCH (o:_Outbox) {self._by_sent} WHERE o.sent = false AND NOT o.seq IN $unmarked "
-                    "WITH o ORDER BY o.seq LIMIT $n "
-                    "OPTIONAL MATCH (s:_OutboxSequence {name: 'events'}) "
-                    "RETURN o.seq AS seq, o.payloads AS payloads, s.numbering AS numbering ORDER BY seq",
-                    {"n": self.batch_size, "unmarked": self._unmarked},
-                )
-                if not rows:
+                unsent = await self._read_unsent("NOT o.seq IN $unmarked", {"unmarked": self._unmarked})
+                if not unsent.records:
                     return published
-                records = [OutboxRecord(row["seq"], tuple(row["payloads"])) for row in rows]
                 newly, complete = await self._publish(
-                    records, rows[0]["numbering"], StreamPosition(last, position.numbering)
+                    unsent.records, unsent.numbering, StreamPosition(last, position.numbering)
                 )
                 published += newly
-            if complete and len(rows) < self.batch_size:
+            if complete and not unsent.more:
                 return published
-            sweep = True  # a full batch: more may be waiting
+            sweep = True  # more may be waiting
+
+    async def _read_unsent(self, condition: str, params: dict[str, Any]) -> _Unsent:
+        """The first unsent records meeting ``condition``, in sequence order: ``batch_size``
+        records at most, and only as many as hold about ``batch_size`` events (one at least),
+        so that a backlog of big records (an import's, while Redis was down) is read a batch
+        at a time, not all at once."""
+        rows = await self.store.read(
+            f"MATCH (o:_Outbox) {self._by_sent} WHERE o.sent = false AND {condition} "
+            "WITH o ORDER BY o.seq LIMIT $n WITH collect(o) AS window "
+            "WITH window, reduce(before = [0], o IN window | before + [last(before) + size(o.payloads)]) "
+            "AS before UNWIND range(0, size(window) - 1) AS i "
+            "WITH window, window[i] AS o WHERE before[i] < $n "
+            "OPTIONAL MATCH (s:_OutboxSequence {name: 'events'}) "
+            "RETURN o.seq AS seq, o.payloads AS payloads, s.numbering AS numbering, size(window) AS window "
+            "ORDER BY seq",
+            {**params, "n": self.batch_size},
+        )
+        if not rows:
+            return _Unsent([], None, more=False)
+        window = rows[0]["window"]
+        return _Unsent(
+            [OutboxRecord(row["seq"], tuple(row["payloads"])) for row in rows],
+            rows[0]["numbering"],
+            more=len(rows) < window or window == self.batch_size,
+        )
 
     @property
     def _by_sent(self) -> str:
@@ -251,17 +270,13 @@ class OutboxRelay:
         """Mark sent every unsent record starting at or below ``last_seq`` whose events the stream
         holds under their numbers."""
         after = 0
-        while rows := await self.store.read(
-            f"MATCH (o:_Outbox) {self._by_sent} WHERE o.sent = false AND o.seq > $after AND o.seq <= $last "
-            "RETURN o.seq AS seq, o.payloads AS payloads ORDER BY seq LIMIT $n",
-            {"after": after, "last": last_seq, "n": self.batch_size},
-        ):
-            published = await self._published_of(
-                [OutboxRecord(row["seq"], tuple(row["payloads"])) for row in rows]
-            )
+        while records := (
+            await self._read_unsent("o.seq > $after AND o.seq <= $last", {"after": after, "last": last_seq})
+        ).records:
+            published = await self._published_of(records)
             if published:
                 await self._mark_sent([record.first for record in published])
-            after = rows[-1]["seq"]
+            after = records[-1].first
 
     async def prune(self) -> int:
         """Delete sent records older than the retention; return how many."""
@@ -316,6 +331,15 @@ class OutboxRelay:
     def _until_sweep_due(self) -> float:
         """Seconds until the outbox is to be read again for records no wake announced (0: now)."""
         return max(0.0, self._swept_at + self.interval - time.monotonic())
+
+
+@dataclass(frozen=True, slots=True)
+class _Unsent:
+    """Unsent records read from the outbox, its numbering, and whether more may be waiting."""
+
+    records: list[OutboxRecord]
+    numbering: str | None
+    more: bool
 
 
 def _events_in(records: list[OutboxRecord]) -> int:
