@@ -419,17 +419,19 @@ async def test_records_written_one_per_event_before_the_upgrade_are_published_af
 ) -> None:
     runner = MigrationRunner(store)
     await runner.migrate(through=6)
-    for seq, label in enumerate(("Account", "Customer"), start=1):
+    for seq, label in enumerate(("Account", "Customer", "Deal"), start=1):
         payload = orjson.dumps({"type": "created", "label": label, "ids": [f"{label.lower()}-1"]}).decode()
         await store.write(
             "MERGE (s:_OutboxSequence {name: 'events'}) SET s.value = $seq CREATE (:_Outbox "
-            "{seq: $seq, type: 'created', label: $label, payload: $payload, sent: false, at: 0})",
-            {"seq": seq, "label": label, "payload": payload},
+            "{seq: $seq, type: 'created', label: $label, payload: $payload, sent: $sent, at: 0})",
+            {"seq": seq, "label": label, "payload": payload, "sent": seq == 1},
         )
+        if seq == 1:
+            await stream.append_all([(seq, payload)])  # published and marked sent before the upgrade
     await runner.migrate()
-    await record(store, "Deal")
+    await record(store, "Ticket")
     assert await OutboxRelay(store, stream).publish_pending() == 3
-    assert await stream_labels(stream) == ["Account", "Customer", "Deal"]
+    assert await stream_labels(stream) == ["Account", "Customer", "Deal", "Ticket"]
     assert await unsent(store) == 0
 
 
