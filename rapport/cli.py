@@ -461,9 +461,7 @@ def drop_field(label: str, name: str) -> None:
     """Forget custom field NAME of LABEL (values already stored stay, no longer validated)."""
 
     async def work(store: GraphStore) -> None:
-        registry = CustomFields(store)
-        await registry.load()
-        if not await registry.drop(label, name):
+        if not await CustomFields(store).drop(label, name):
             raise SchemaViolation.single(label, name, "not_declared", "is not a declared custom field")
         click.echo(f"dropped {label}.{name}")
 

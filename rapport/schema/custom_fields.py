@@ -51,7 +51,7 @@ def _field(row: dict[str, Any]) -> Field:
 
 
 def _definition(label: str, field: Field) -> dict[str, Any]:
-    """What a change event says of a declaration."""
+    """A declaration as it is stored, and as its change events say it."""
     return {
         "label": label, "name": field.name, "type": field.type.value, "required": field.required,
         "choices": list(field.choices), "minLength": field.min_length, "maxLength": field.max_length,
@@ -120,21 +120,16 @@ class CustomFields:
                 )
         key = f"{label}.{name}"
         before = await self._declared(key)
+        definition = _definition(label, field)
         declare = Statement(
             "MERGE (f:_CustomField {key: $key}) "
             "ON CREATE SET f.createdAt = $now "
             "SET f.label = $label, f.name = $name, f.type = $type, f.required = $required, "
             "f.choices = $choices, f.minLength = $minLength, f.maxLength = $maxLength, "
             "f.minimum = $minimum, f.maximum = $maximum, f.updatedAt = $now",
-            {
-                "key": key, "label": label, "name": name, "type": field.type.value,
-                "required": required, "choices": list(choices), "minLength": min_length,
-                "maxLength": max_length, "minimum": minimum, "maximum": maximum,
-                "now": now_millis(),
-            },
-        )  # fmt: skip
-        old = _definition(label, before) if before is not None else None
-        changes = record_changes(old, _definition(label, field))
+            {"key": key, "now": now_millis(), **definition},
+        )
+        changes = record_changes(_definition(label, before) if before is not None else None, definition)
         kind = ChangeType.CREATED if before is None else ChangeType.UPDATED
         events = [ChangeEvent(kind, CUSTOM_FIELD_LABEL, (key,), changes)] if changes else []
         await self._store.write_transaction(with_outbox([declare], events, actor))
